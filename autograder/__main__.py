@@ -1,0 +1,35 @@
+"""``python -m autograder {grade,release} ...``: the instructor's entry points."""
+
+from __future__ import annotations
+
+import sys
+
+USAGE = """usage: python -m autograder COMMAND [ARGS]
+
+commands:
+  grade PATH --out DIR [--db URL] [--jobs N]   grade submissions (see `grade --help`)
+  release                                      regenerate exercises/ with nbgrader
+"""
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] in {"-h", "--help"}:
+        print(USAGE)
+        return 0 if argv else 2
+    command, rest = argv[0], argv[1:]
+    # Imported lazily so `release` does not pay for the grader's imports and vice versa.
+    if command == "grade":
+        from .cli import main as grade_main
+
+        return grade_main(rest)
+    if command == "release":
+        from .release import main as release_main
+
+        return release_main(rest)
+    print(f"unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
