@@ -1,5 +1,6 @@
 """Trusted reference implementations of every function in the COURSE.md exercise contract."""
 
+from ..finite_differences import numerical_gradient, relative_error
 from .logistic import (
     fit_newton,
     hessian_diagonal,
@@ -20,7 +21,6 @@ from .mlp import (
     init_params,
     mse_loss,
 )
-from ..finite_differences import numerical_gradient, relative_error
 
 __all__ = [
     "PARAM_NAMES",
