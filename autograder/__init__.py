@@ -51,3 +51,10 @@ __all__ = [
     "softplus",
     "tanh",
 ]
+
+# The grading API: the checks of every contract part and nbgrader's in-kernel hook. (The batch
+# grader, `autograder.grade`, and the gradebook writer import nbgrader: import them directly.)
+from .checks import ASSIGNMENTS, PARTS, check_function, format_part_text  # noqa: E402
+from .nbgrader_hook import hidden_test  # noqa: E402
+
+__all__ += ["ASSIGNMENTS", "PARTS", "check_function", "format_part_text", "hidden_test"]

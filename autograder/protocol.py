@@ -162,6 +162,12 @@ class SubmissionRun:
         Top-level modules the submission imported.
     output : str
         The first ``Limits.max_output_bytes`` of what it printed.
+    notes : list of str
+        For the instructor, one sentence per thing the submission tried or suffered
+        (``"replaced numpy.allclose"``, ``"tried to open /work/main/solutions/..."``).
+    isolation : str
+        How the code ran: ``"bwrap"`` (OS isolation) or ``"fallback"`` (a plain subprocess,
+        see the threat model for what it does not protect).
     """
 
     parts: dict[str, PartRun] = field(default_factory=dict)
@@ -169,3 +175,5 @@ class SubmissionRun:
     flags: set[str] = field(default_factory=set)
     imports: set[str] = field(default_factory=set)
     output: str = ""
+    notes: list[str] = field(default_factory=list)
+    isolation: str = ""

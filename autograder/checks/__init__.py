@@ -1,0 +1,92 @@
+"""The checks of every contract part: cases drawn by the grader, judges, diagnoses.
+
+:data:`PARTS` maps each function of the exercise contract (COURSE.md) to its :class:`Part`;
+:data:`ASSIGNMENTS` lists the parts of each assignment in notebook order. The same checks run
+in three places: the batch grader (student code in the sandbox), the pytest tests of
+:mod:`autograder.checks.test_parts` and nbgrader's hidden test blocks
+(:func:`autograder.nbgrader_hook.hidden_test`).
+"""
+
+from __future__ import annotations
+
+from ..protocol import PartRun
+from .core import (
+    FD_TOL,
+    MATCH_TOL,
+    SLIP_TOL,
+    Case,
+    ComponentResult,
+    Malformed,
+    Part,
+    PartResult,
+    Slip,
+    failed_result,
+    format_part_text,
+    part_rng,
+    to_plain_tree,
+)
+from .gradient_tools import GRADIENT_TOOL_PARTS
+from .inprocess import call_in_process, run_part_in_process
+from .logistic import LOGISTIC_PARTS
+from .mlp import MLP_PARTS
+
+__all__ = [
+    "ASSIGNMENTS",
+    "FD_TOL",
+    "MATCH_TOL",
+    "PARTS",
+    "SLIP_TOL",
+    "Case",
+    "ComponentResult",
+    "Malformed",
+    "Part",
+    "PartResult",
+    "Slip",
+    "call_in_process",
+    "check_function",
+    "draw_cases",
+    "failed_result",
+    "format_part_text",
+    "judge",
+    "part_rng",
+    "run_part_in_process",
+    "to_plain_tree",
+]
+
+#: Contract parts by name, in notebook order.
+PARTS: dict[str, Part] = {p.name: p for p in [*MLP_PARTS, *GRADIENT_TOOL_PARTS, *LOGISTIC_PARTS]}
+
+#: Assignment name to ``(notebook name, part names)``.
+ASSIGNMENTS: dict[str, tuple[str, list[str]]] = {}
+for _part in PARTS.values():
+    ASSIGNMENTS.setdefault(_part.assignment, (_part.notebook, []))[1].append(_part.name)
+
+
+def draw_cases(part: str, seed: int) -> list[Case]:
+    """The cases of ``part`` for a run seed (reproducible)."""
+    return PARTS[part].make_cases(part_rng(seed, part))
+
+
+def judge(part: str, cases: list[Case], run: PartRun, seed: int | None = None) -> PartResult:
+    """Judge one part from the plain numbers that came back."""
+    return PARTS[part].judge(cases, run, seed)
+
+
+def check_function(part: str, fn, seed: int = 0) -> PartResult:
+    """Draw the cases, call ``fn`` in this process and judge it: for tests and nbgrader.
+
+    Parameters
+    ----------
+    part : str
+        Contract function name.
+    fn : callable or None
+    seed : int
+
+    Returns
+    -------
+    PartResult
+    """
+    cases = draw_cases(part, seed)
+    run = run_part_in_process(fn, [c.call for c in cases])
+    run.part = part
+    return judge(part, cases, run, seed)

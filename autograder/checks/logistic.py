@@ -1,0 +1,555 @@
+"""Checks of ``logistic_hessian.ipynb``: sigmoid, loss, gradient, Hessian ``X.T R X``, Newton.
+
+Cases cover a single sample, a single feature, more features than samples (a singular
+Hessian, fine for everything but Newton) and a constant column playing the bias. Gradients
+are compared with central differences of the reference loss, Hessians with central
+differences of the reference gradient.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import reference as ref
+from ..finite_differences import numerical_hessian
+from ..protocol import Call
+from .core import Case, Malformed, Part, Slip
+
+__all__ = ["FIT_TOL", "LOGISTIC_PARTS"]
+
+ASSIGNMENT = "logistic_hessian"
+NOTEBOOK = "logistic_hessian"
+
+#: ``(N, m)`` for the loss, gradient and Hessian cases: a batch with a bias column, one
+#: sample, one feature, more features than samples, a larger batch.
+SHAPES = [(8, 3), (1, 2), (5, 1), (3, 5), (20, 4)]
+#: ``(N, m)`` for Newton: enough samples for an invertible Hessian and a finite optimum.
+NEWTON_SHAPES = [(30, 2), (40, 3), (60, 4)]
+#: A fitted ``w`` must match the reference's optimum this closely: Newton converges
+#: quadratically, so with the contract's ``tol=1e-10`` both land within ~1e-12 of the optimum;
+#: stopping after a few steps misses by 1e-3 or more.
+FIT_TOL = 1e-6
+#: ``|X w|`` of the "large" loss case: far beyond where ``sigmoid`` rounds to 0 or 1 (about
+#: 37), where ``log(sigmoid(z))`` gives ``-inf`` unless the loss is written stably.
+LARGE_MARGIN = 800.0
+
+
+def _data(rng, N, m, bias=True):
+    X = rng.normal(0.0, 1.0, (N, m))
+    if bias and m > 1:
+        X[:, 0] = 1.0
+    w = rng.normal(0.0, 1.0, m)
+    y = (rng.uniform(size=N) < ref.sigmoid(X @ w)).astype(np.float64)
+    return X, y, rng.normal(0.0, 0.7, m)
+
+
+def _scenarios(rng):
+    out = []
+    for N, m in SHAPES:
+        X, y, w = _data(rng, N, m)
+        out.append({"X": X, "y": y, "w": w, "N": N, "label": f"N={N}, m={m}"})
+    return out
+
+
+def _newton_scenarios(rng):
+    out = []
+    for N, m in NEWTON_SHAPES:
+        for _ in range(1000):
+            X, y, w = _data(rng, N, m)
+            # Flip a fifth of the labels: overlapping classes make a finite optimum likely.
+            flip = rng.uniform(size=N) < 0.2
+            y = np.where(flip, 1.0 - y, y)
+            try:
+                with np.errstate(all="ignore"):
+                    w_fit = ref.fit_newton(X, y)
+            except np.linalg.LinAlgError:
+                continue
+            # A finite optimum exists (the data are not separable) and was reached.
+            grad = ref.logistic_grad(w_fit, X, y)
+            if (
+                np.all(np.isfinite(w_fit))
+                and np.max(np.abs(w_fit)) < 10
+                and np.max(np.abs(grad)) < 1e-8
+            ):
+                break
+        else:  # pragma: no cover - 1000 draws without a finite optimum
+            raise RuntimeError("could not draw a non-separable data set")
+        out.append({"X": X, "y": y, "w": 0.3 * w, "N": N, "label": f"N={N}, m={m}", "w_fit": w_fit})
+    return out
+
+
+def _one(value, name):
+    if isinstance(value, (tuple, dict)):
+        raise Malformed(f"returned a tuple or dict; expected `{name}` as one array")
+    return value
+
+
+def _curvature(s):
+    p = ref.sigmoid(s["X"] @ s["w"])
+    return p, p * (1.0 - p)
+
+
+class _LogisticPart(Part):
+    assignment = ASSIGNMENT
+    notebook = NOTEBOOK
+    leaf = ""
+
+    def make_cases(self, rng):
+        return [self.case(s) for s in _scenarios(rng)]
+
+    def extract(self, value):
+        return {self.leaf: _one(value, self.leaf)}
+
+
+# ---------------------------------------------------------------------------------- sigmoid
+
+
+class Sigmoid(_LogisticPart):
+    name = "sigmoid"
+    points = 1
+    leaf = "sigma"
+    components = {"sigma": (1, ("sigma",))}
+    scale_slips = False
+    checks = (
+        "Values against the reference for vectors, a matrix, a 0-d array and inputs up to "
+        "|z| = 1e4, where no overflow warning and no nan may appear.",
+    )
+
+    def make_cases(self, rng):
+        zs = [
+            rng.normal(0.0, 3.0, 7),
+            rng.normal(0.0, 3.0, (3, 4)),
+            np.array(rng.normal()),
+            np.array([-1e4, -800.0, -40.0, -1.0, 0.0, 1.0, 40.0, 800.0, 1e4]),
+        ]
+        labels = ["vector", "matrix", "0-d array", "large |z| up to 1e4"]
+        return [
+            Case(Call(self.name, (z.copy(),)), {"sigma": ref.sigmoid(z)}, label, {"z": z, "N": 1})
+            for z, label in zip(zs, labels, strict=True)
+        ]
+
+    def slips(self):
+        def ratio(case):
+            z = case.context["z"]
+            return {"sigma": np.exp(z) / (1.0 + np.exp(z))}
+
+        return [
+            Slip(
+                "sigmoid-overflow",
+                "gives nan for large z: `exp(z) / (1 + exp(z))` is `inf / inf` there; use "
+                "`exp(-|z|)` (it never overflows) in two branches, or `1 / (1 + exp(-z))` "
+                "only where z >= 0",
+                ratio,
+            )
+        ]
+
+    def judge(self, cases, run, seed=None):
+        result = super().judge(cases, run, seed)
+        errors = " ".join(o.error or "" for o in run.outcomes)
+        if "overflow" in errors or "FloatingPointError" in errors:
+            result.diagnoses.append(
+                (
+                    "sigmoid-overflow-warning",
+                    "`exp(-z)` overflows for large negative z (a RuntimeWarning); compute "
+                    "`exp(-|z|)`, which is at most 1, and choose the formula by the sign of z",
+                )
+            )
+            result.flags.add("overflow")
+        return result
+
+
+# ---------------------------------------------------------------------------- logistic_loss
+
+
+class LogisticLoss(_LogisticPart):
+    name = "logistic_loss"
+    points = 2
+    leaf = "loss"
+    components = {"loss": (1, ("loss",)), "finite for large |Xw|": (1, ("loss_large",))}
+    checks = (
+        "The summed cross-entropy against the reference, and on inputs with |Xw| near 800, "
+        "where it must stay finite and correct.",
+    )
+
+    def make_cases(self, rng):
+        cases = []
+        for s in _scenarios(rng):
+            cases.append(
+                Case(
+                    Call(self.name, (s["w"].copy(), s["X"].copy(), s["y"].copy())),
+                    {"loss": np.array(ref.logistic_loss(s["w"], s["X"], s["y"]))},
+                    s["label"],
+                    s,
+                )
+            )
+        for s in _scenarios(rng)[:2]:
+            z = s["X"] @ s["w"]
+            w = s["w"] * LARGE_MARGIN / max(np.max(np.abs(z)), 1e-3)
+            # Labels that disagree with the sign of Xw: the terms where sigmoid rounds to 0.
+            y = (s["X"] @ w < 0).astype(np.float64)
+            y[0] = 1.0 - y[0]
+            large = dict(s, w=w, y=y)
+            cases.append(
+                Case(
+                    Call(self.name, (w.copy(), s["X"].copy(), y.copy())),
+                    {"loss_large": np.array(ref.logistic_loss(w, s["X"], y))},
+                    s["label"] + ", large |Xw|",
+                    large,
+                )
+            )
+        return cases
+
+    def extract(self, value):
+        return {"loss": _one(value, "loss"), "loss_large": _one(value, "loss")}
+
+    def _judge_leaf(self, leaf, cases, received, errors):
+        # Each case carries only one of the two leaves.
+        keep = [i for i, c in enumerate(cases) if leaf in c.expected]
+        return super()._judge_leaf(
+            leaf,
+            [cases[i] for i in keep],
+            [received[i] for i in keep],
+            [errors[i] for i in keep],
+        )
+
+    def _diagnose(self, leaf, cases, received, slips):
+        keep = [i for i, c in enumerate(cases) if leaf in c.expected]
+        return super()._diagnose(leaf, [cases[i] for i in keep], [received[i] for i in keep], slips)
+
+    def slips(self):
+        def log_of_linear(case):
+            s = case.context
+            z = s["X"] @ s["w"]
+            loss = np.sum(-s["y"] * np.log(z) - (1 - s["y"]) * np.log(1 - z))
+            return {"loss": loss, "loss_large": loss}
+
+        def naive(case):
+            s = case.context
+            p = 1.0 / (1.0 + np.exp(-(s["X"] @ s["w"])))
+            loss = np.sum(-s["y"] * np.log(p) - (1 - s["y"]) * np.log(1 - p))
+            return {"loss_large": loss}
+
+        return [
+            Slip(
+                "log-of-linear",
+                "takes the log of `w.x`; the loss is `log sigmoid(w.x)` (the seed's slip)",
+                log_of_linear,
+            ),
+            Slip(
+                "unstable-log-sigmoid",
+                "is inf or nan when |Xw| is large: `log(sigmoid(z))` rounds to `log(0)`; "
+                "write `-log sigmoid(z) = log(1 + exp(-z))` with `np.logaddexp(0, -z)`",
+                naive,
+            ),
+        ]
+
+
+# ---------------------------------------------------------------------------- logistic_grad
+
+
+class LogisticGrad(_LogisticPart):
+    name = "logistic_grad"
+    points = 2
+    leaf = "grad"
+    components = {"grad": (2, ("grad",))}
+    checks = (
+        "The gradient against the reference and against central differences of the loss "
+        "along random directions.",
+    )
+
+    def case(self, s):
+        def f(w):
+            return ref.logistic_loss(w, s["X"], s["y"])
+
+        return Case(
+            Call(self.name, (s["w"].copy(), s["X"].copy(), s["y"].copy())),
+            {"grad": ref.logistic_grad(s["w"], s["X"], s["y"])},
+            s["label"],
+            s,
+            {"grad": (f, s["w"].copy())},
+        )
+
+    def slips(self):
+        def per_sample(case):
+            s = case.context
+            p, _ = _curvature(s)
+            return {"grad": (p - s["y"])[:, None] * s["X"]}
+
+        def no_sigmoid(case):
+            s = case.context
+            return {"grad": s["X"].T @ (s["X"] @ s["w"] - s["y"])}
+
+        return [
+            Slip(
+                "gradient-not-summed",
+                "has one row per sample, `(y_hat_n - y_n) x_n`: the sum over n was dropped "
+                "(the seed's slip); the gradient is `X.T @ (y_hat - y)`",
+                per_sample,
+            ),
+            Slip(
+                "no-sigmoid",
+                "uses `X w` where it needs `y_hat = sigmoid(X w)`",
+                no_sigmoid,
+            ),
+        ]
+
+
+# ------------------------------------------------------------------------- logistic_hessian
+
+
+def _hessian_slips(diagonal: bool):
+    def make(fn):
+        def answer(case):
+            H = fn(case.context)
+            return {"H": np.diag(H) if diagonal and H.ndim == 2 else H}
+
+        return answer
+
+    def no_weights(s):
+        return s["X"].T @ s["X"]
+
+    def p_only(s):
+        p, _ = _curvature(s)
+        return s["X"].T @ (p[:, None] * s["X"])
+
+    def summed_r(s):
+        _, r = _curvature(s)
+        return np.sum(r) * (s["X"].T @ s["X"])
+
+    slips = [
+        Slip(
+            "no-curvature-weights",
+            "is `X.T X`: the weights `y_hat_n (1 - y_hat_n)` (the matrix R) are missing",
+            make(no_weights),
+        ),
+        Slip(
+            "p-not-p(1-p)",
+            "weights the samples by `y_hat_n`; the derivative of the sigmoid is "
+            "`y_hat_n (1 - y_hat_n)`",
+            make(p_only),
+        ),
+        Slip(
+            "R-as-a-number",
+            "multiplies `X.T X` by the sum of the weights; each sample needs its own weight, "
+            "`H_ij = sum_n r_n X_ni X_nj` (keep the index n on both factors)",
+            make(summed_r),
+        ),
+    ]
+    if diagonal:
+
+        def no_square(s):
+            _, r = _curvature(s)
+            return r @ s["X"]
+
+        slips.append(
+            Slip(
+                "diagonal-not-squared",
+                "is `sum_n r_n X_ni`; the diagonal needs the square, `sum_n r_n X_ni**2`",
+                lambda case: {"H": no_square(case.context)},
+            )
+        )
+    return slips
+
+
+class LogisticHessian(_LogisticPart):
+    name = "logistic_hessian"
+    points = 3
+    leaf = "H"
+    components = {"H": (3, ("H",))}
+    checks = (
+        "`X.T R X` against the reference and against central differences of the gradient, "
+        "for a single sample, a single feature and more features than samples.",
+    )
+
+    def case(self, s):
+        def grad(w):
+            return ref.logistic_grad(w, s["X"], s["y"])
+
+        return Case(
+            Call(self.name, (s["w"].copy(), s["X"].copy())),
+            {"H": ref.logistic_hessian(s["w"], s["X"])},
+            s["label"],
+            s,
+            {"H": numerical_hessian(grad, s["w"])},
+        )
+
+    def slips(self):
+        return _hessian_slips(diagonal=False)
+
+
+class HessianDiagonal(_LogisticPart):
+    name = "hessian_diagonal"
+    points = 2
+    leaf = "H"
+    components = {"diagonal": (2, ("H",))}
+    checks = (
+        "The diagonal `sum_n r_n X_ni^2` against the reference and against the diagonal of "
+        "central differences of the gradient.",
+    )
+
+    def case(self, s):
+        def grad(w):
+            return ref.logistic_grad(w, s["X"], s["y"])
+
+        return Case(
+            Call(self.name, (s["w"].copy(), s["X"].copy())),
+            {"H": ref.hessian_diagonal(s["w"], s["X"])},
+            s["label"],
+            s,
+            {"H": np.diag(numerical_hessian(grad, s["w"])).copy()},
+        )
+
+    def slips(self):
+        return _hessian_slips(diagonal=True)
+
+    def _generic_diagnoses(self, leaf, ran):
+        full = [
+            got.shape == (c.expected[leaf].size,) * 2
+            and np.allclose(np.diag(got), c.expected[leaf], rtol=1e-6, atol=1e-12)
+            for c, got in ran
+        ]
+        if all(full) and any(c.expected[leaf].size > 1 for c, _ in ran):
+            return [
+                (
+                    "full-matrix",
+                    "`hessian_diagonal` returns the whole m x m matrix; return only its "
+                    "diagonal, `(m,)`, computed without forming the matrix",
+                )
+            ]
+        return super()._generic_diagnoses(leaf, ran)
+
+
+# ------------------------------------------------------------------------------ newton_step
+
+
+class NewtonStep(_LogisticPart):
+    name = "newton_step"
+    points = 2
+    leaf = "w"
+    components = {"w_new": (2, ("w",))}
+    scale_slips = False
+    checks = (
+        "The new `w` after one step `w - H^{-1} grad` against the reference, from several "
+        "starting points and data sets.",
+    )
+
+    def make_cases(self, rng):
+        return [
+            Case(
+                Call(self.name, (s["w"].copy(), s["X"].copy(), s["y"].copy())),
+                {"w": ref.newton_step(s["w"], s["X"], s["y"])},
+                s["label"],
+                s,
+            )
+            for s in _newton_scenarios(rng)
+        ]
+
+    def slips(self):
+        def parts(s):
+            H = ref.logistic_hessian(s["w"], s["X"])
+            g = ref.logistic_grad(s["w"], s["X"], s["y"])
+            return s["w"], H, g
+
+        def plus(case):
+            w, H, g = parts(case.context)
+            return {"w": w + np.linalg.solve(H, g)}
+
+        def step_only(case):
+            w, H, g = parts(case.context)
+            return {"w": -np.linalg.solve(H, g)}
+
+        def gradient_step(case):
+            w, _, g = parts(case.context)
+            return {"w": w - g}
+
+        def times_hessian(case):
+            w, H, g = parts(case.context)
+            return {"w": w - H @ g}
+
+        return [
+            Slip(
+                "newton-ascent",
+                "adds the step: `w + H^{-1} grad` climbs the loss; Newton's step is "
+                "`w - H^{-1} grad`",
+                plus,
+            ),
+            Slip(
+                "returned-the-step",
+                "returns the step `-H^{-1} grad`, not the new `w`",
+                step_only,
+            ),
+            Slip(
+                "gradient-descent-step",
+                "takes a gradient step `w - grad`; Newton's step solves `H s = grad` first",
+                gradient_step,
+            ),
+            Slip(
+                "multiplied-by-H",
+                "multiplies the gradient by `H`; Newton needs `H^{-1} grad`, i.e. "
+                "`np.linalg.solve(H, grad)`",
+                times_hessian,
+            ),
+        ]
+
+
+# ------------------------------------------------------------------------------- fit_newton
+
+
+class FitNewton(_LogisticPart):
+    name = "fit_newton"
+    points = 2
+    leaf = "w"
+    components = {"w_fit": (2, ("w",))}
+    scale_slips = False
+    match_tol = FIT_TOL
+    checks = (
+        "The fitted `w` against the maximum-likelihood weights (where the reference's "
+        "gradient vanishes to 1e-8) on data sets with a finite optimum.",
+    )
+
+    def make_cases(self, rng):
+        cases = []
+        for i, s in enumerate(_newton_scenarios(rng)):
+            kwargs = {"tol": 1e-12} if i == 2 else {}
+            cases.append(
+                Case(
+                    Call(self.name, (s["X"].copy(), s["y"].copy()), kwargs),
+                    {"w": s["w_fit"]},
+                    s["label"] + (", tol=1e-12" if kwargs else ""),
+                    s,
+                )
+            )
+        return cases
+
+    def slips(self):
+        def after(k):
+            def answer(case):
+                s = case.context
+                w = np.zeros(s["X"].shape[1])
+                for _ in range(k):
+                    w = ref.newton_step(w, s["X"], s["y"])
+                return {"w": w}
+
+            return answer
+
+        return [
+            Slip(
+                f"stopped-after-{k}-steps",
+                f"equals the weights after {k} Newton step{'s' if k > 1 else ''} from 0: the "
+                "loop stops before convergence (check the stopping test and that `w` is "
+                "updated inside the loop)",
+                after(k),
+            )
+            for k in (1, 2, 3)
+        ]
+
+
+LOGISTIC_PARTS: list[Part] = [
+    Sigmoid(),
+    LogisticLoss(),
+    LogisticGrad(),
+    LogisticHessian(),
+    HessianDiagonal(),
+    NewtonStep(),
+    FitNewton(),
+]

@@ -1,0 +1,133 @@
+"""What a submission's source says it does, read outside the sandbox.
+
+The sandbox also records imports and file access as they happen, but the submission runs
+there and could hide its tracks; this scan of the cells' text, done in the grader's own
+process, cannot be influenced by the code it reads. Neither affects the score: it tells the
+instructor what a submission tried.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+from .worker.loader import prepare_source
+from .worker.watch import FORBIDDEN_FILE_NAMES, FORBIDDEN_PATH_PARTS, classify_module
+
+# Assigning an attribute of these names patches numpy or the builtins for everyone after.
+_PATCH_TARGET_ROOTS = frozenset({"np", "numpy", "builtins", "__builtins__", "testing", "linalg"})
+
+
+@dataclass
+class SourceAudit:
+    """Findings from the cells' text.
+
+    Attributes
+    ----------
+    imports : set of str
+        Top-level modules named in import statements (or ``__import__("x")``).
+    flags : set of str
+        ``autodiff-import``, ``forbidden-import``, ``tampering``.
+    notes : list of str
+        One sentence per finding, for the instructor.
+    """
+
+    imports: set[str] = field(default_factory=set)
+    flags: set[str] = field(default_factory=set)
+    notes: list[str] = field(default_factory=list)
+
+    def note(self, flag: str | None, text: str) -> None:
+        if flag:
+            self.flags.add(flag)
+        if text not in self.notes:
+            self.notes.append(text)
+
+
+def _root_name(node: ast.AST) -> str | None:
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _dotted(node: ast.AST) -> str:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+def _module(audit: SourceAudit, name: str) -> None:
+    audit.imports.add(name.split(".", 1)[0])
+    flag = classify_module(name)
+    if flag == "autodiff-import":
+        audit.note(flag, f"imports {name.split('.', 1)[0]} (automatic differentiation)")
+    elif flag:
+        audit.note(flag, f"imports {name}")
+
+
+def _path_text(text: str) -> bool:
+    parts = text.replace("\\", "/").split("/")
+    return bool(
+        FORBIDDEN_PATH_PARTS.intersection(parts) or FORBIDDEN_FILE_NAMES.intersection(parts)
+    )
+
+
+def audit_cells(cells: list[str]) -> SourceAudit:
+    """Scan every cell that parses; cells that do not are reported by the sandbox instead."""
+    audit = SourceAudit()
+    for source in cells:
+        text, refusal = prepare_source(source)
+        if refusal:
+            continue
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    _module(audit, alias.name)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                _module(audit, node.module)
+                if node.module == "autograder":
+                    for alias in node.names:
+                        _module(audit, f"autograder.{alias.name}")
+            elif isinstance(node, ast.Call):
+                func = _dotted(node.func)
+                if func in ("__import__", "importlib.import_module") and node.args:
+                    arg = node.args[0]
+                    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                        _module(audit, arg.value)
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                if _path_text(node.value) and len(node.value) < 300:
+                    audit.note("forbidden-import", f"mentions the path {node.value!r}")
+            elif isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    _assignment(audit, target)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and _dotted(node.func) in ("setattr",) and node.args:
+                root = _root_name(node.args[0])
+                if root in _PATCH_TARGET_ROOTS:
+                    audit.note("tampering", f"calls setattr on {_dotted(node.args[0])}")
+            if isinstance(node, ast.Subscript) and _dotted(node.value) == "sys.modules":
+                if isinstance(getattr(node, "ctx", None), ast.Store):
+                    audit.note("tampering", "assigns an entry of sys.modules")
+    return audit
+
+
+def _assignment(audit: SourceAudit, target: ast.AST) -> None:
+    if isinstance(target, ast.Tuple | ast.List):
+        for element in target.elts:
+            _assignment(audit, element)
+        return
+    if isinstance(target, ast.Attribute):
+        root = _root_name(target)
+        # Only attributes of numpy or builtins: ``self.max = 3`` in a class is no patch.
+        if root in _PATCH_TARGET_ROOTS:
+            audit.note("tampering", f"assigns {_dotted(target)}")
+    elif isinstance(target, ast.Subscript) and _dotted(target.value) == "sys.modules":
+        audit.note("tampering", "assigns an entry of sys.modules")

@@ -1,0 +1,312 @@
+"""Runs a notebook's cells, then each part's calls in a forked child.
+
+This is the only place student code runs. The loader executes the cells in one shared
+namespace; a cell that raises, has a syntax error or runs too long loses only its own
+definitions. Then, for each part the supervisor asks for, it forks a child (a fresh copy of the
+loaded notebook, so one part cannot leave state behind for the next) that calls the student's
+function and writes every outcome to a pipe of its own. The supervisor times each part and
+reads the answers; nothing the loader or its children send is trusted beyond being numbers.
+"""
+
+from __future__ import annotations
+
+import builtins
+import builtins as _builtins_module
+import os
+import re
+import signal
+import socket
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from .convert import NotNumbersError, describe_error, encode_result, short
+from .watch import Watcher
+from .wire import TreeEncoder, write_frame
+
+# A private snapshot of the builtins for this module's functions: a submission that replaces
+# ``builtins.isinstance`` (or any other) in its process must not break the worker's own code.
+__builtins__ = dict(vars(_builtins_module))
+
+# The cells together may run this many times one cell's limit: one runaway cell does not
+# starve the cells after it, and a notebook of runaway cells still ends.
+LOAD_BUDGET_FACTOR = 2
+# The process calls the loader makes after student code ran, captured before it ran.
+_fork, _waitpid, _close, _exit, _kill = os.fork, os.waitpid, os.close, os._exit, os.kill
+_signal, _setitimer, _recv_fds = signal.signal, signal.setitimer, socket.recv_fds
+_monotonic = time.monotonic
+_MAGIC_LINE = re.compile(r"^\s*[%!]")
+
+
+class CellTimeout(BaseException):
+    """Raised inside a cell by the soft timer; a BaseException so ``except Exception`` in
+    student code does not swallow it."""
+
+
+@dataclass
+class LoaderTask:
+    """What the loader needs, inherited from the supervisor through ``fork``.
+
+    Attributes
+    ----------
+    cells : list of str
+    skip : dict of int to str
+        Cells not to run on this attempt (they hung or killed the process before), with the
+        reason already recorded.
+    cell_seconds : float
+        Soft time limit per cell (a timer raises :class:`CellTimeout` inside it).
+    parts : list of (str, list)
+        Each part's name and its decoded calls ``(args, kwargs, return_args)``; decoded anew in
+        each child by ``decode_call``.
+    decode_call : callable
+        ``decode_call(part_index, call_index) -> (args, kwargs, return_args)``.
+    repo_root : str
+    ctl_fd : int
+        Socket to the supervisor.
+    reap : callable or None
+        Ends every process the submission started; ``None`` means ``kill(-1)``, right only
+        inside the submission's own pid namespace.
+    """
+
+    cells: list[str]
+    skip: dict[int, str]
+    cell_seconds: float
+    parts: list[tuple[str, int]]
+    decode_call: Any
+    repo_root: str
+    ctl_fd: int
+    reap: Any = None
+    allowed_roots: tuple[str, ...] = ()
+
+
+def prepare_source(source: str) -> tuple[str, str | None]:
+    """The cell's Python source with IPython magics removed, or why it cannot run.
+
+    Line magics (``%matplotlib inline``) and shell escapes (``!pip install``) are blanked only
+    when the cell does not compile as it is; cell magics (``%%time``) make the cell fail.
+    """
+    try:
+        compile(source, "<cell>", "exec")
+        return source, None
+    except SyntaxError:
+        pass
+    except (ValueError, OverflowError, RecursionError, MemoryError):
+        return source, None
+    if source.lstrip().startswith("%%"):
+        magic = source.lstrip().split(None, 1)[0]
+        return source, f"uses the cell magic {magic[:30]}, which the grader does not run"
+    lines = [("" if _MAGIC_LINE.match(line) else line) for line in source.split("\n")]
+    return "\n".join(lines), None
+
+
+def _alarm(signum, frame):
+    raise CellTimeout()
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+
+
+def _describe_cell_exception(index: int, exc: BaseException, watcher: Watcher) -> str:
+    if isinstance(exc, SyntaxError):
+        where = f" (line {exc.lineno})" if exc.lineno else ""
+        return f"cell {index}: SyntaxError: {short(exc.msg)}{where}"
+    if isinstance(exc, SystemExit):
+        watcher.note("crash", f"cell {index} called sys.exit()")
+        code = short(exc.code, 60)
+        return f"cell {index}: called sys.exit({code}); the rest of the cell was skipped"
+    if isinstance(exc, MemoryError):
+        watcher.note("memory", f"cell {index} ran out of memory")
+        return f"cell {index}: ran out of memory"
+    return f"cell {index}: {type(exc).__name__}: {short(exc)}"
+
+
+def run_cells(task: LoaderTask, namespace: dict, watcher: Watcher) -> tuple[list[str], list[int]]:
+    """Execute the cells in order; return one line per failed cell, and the stopped cells.
+
+    Each cell may run for ``task.cell_seconds``; all of them together for
+    :data:`LOAD_BUDGET_FACTOR` times that. A cell stopped by its timer loses its own work only.
+    """
+    errors: list[str] = []
+    stopped: list[int] = []
+    budget_end = _monotonic() + LOAD_BUDGET_FACTOR * task.cell_seconds
+    for index, source in enumerate(task.cells):
+        if index in task.skip:
+            continue
+        left = budget_end - _monotonic()
+        if left <= 0.05:
+            errors.append(f"cell {index}: not run, the notebook used up its time")
+            continue
+        write_frame(task.ctl_fd, {"k": "cell", "i": index})
+        code_text, refusal = prepare_source(source)
+        if refusal:
+            errors.append(f"cell {index}: {refusal}")
+            continue
+        try:
+            code = compile(code_text, f"<cell {index}>", "exec")
+        except BaseException as exc:  # SyntaxError, but also ValueError for NUL bytes
+            errors.append(_describe_cell_exception(index, exc, watcher))
+            continue
+        seconds = min(task.cell_seconds, left)
+        _signal(signal.SIGALRM, _alarm)
+        _setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            try:
+                exec(code, namespace)
+            finally:
+                _setitimer(signal.ITIMER_REAL, 0)
+        except CellTimeout:
+            watcher.note("timeout", f"cell {index} ran longer than {seconds:.3g} s")
+            errors.append(f"cell {index}: did not finish within {seconds:.3g} s and was stopped")
+            stopped.append(index)
+        except BaseException as exc:
+            watcher.restore_builtins()
+            errors.append(_describe_cell_exception(index, exc, watcher))
+        watcher.restore_builtins()
+        _flush()
+    return errors, stopped
+
+
+def _call_outcome(fn, args, kwargs, return_args, watcher: Watcher) -> tuple[dict, bytes]:
+    encoder = TreeEncoder()
+    header: dict[str, Any] = {"k": "outcome", "value": None, "error": None, "args_after": None}
+    try:
+        try:
+            value = fn(*args, **kwargs)
+        finally:
+            watcher.restore_builtins()
+    except MemoryError:
+        watcher.note("memory", "a part ran out of memory")
+        header["error"] = "ran out of memory"
+        return header, b""
+    except SystemExit as exc:
+        watcher.note("crash", "a part called sys.exit()")
+        header["error"] = f"called sys.exit({short(exc.code, 60)}) instead of returning"
+        return header, b""
+    except RecursionError:
+        header["error"] = "raised RecursionError: the function calls itself without end"
+        return header, b""
+    except BaseException as exc:
+        header["error"] = describe_error(exc)
+        return header, b""
+    try:
+        header["value"] = encode_result(value, encoder)
+    except NotNumbersError as exc:
+        header["value"] = None
+        header["error"] = str(exc)
+    except BaseException as exc:  # a rigged object whose methods raise while being read
+        header["value"] = None
+        header["error"] = f"returned a value that could not be read ({describe_error(exc)})"
+    if return_args:
+        after = []
+        for arg in args:
+            try:
+                after.append(encode_result(arg, encoder) if _is_array(arg) else None)
+            except BaseException:
+                after.append(None)
+        header["args_after"] = after
+    if header["value"] is None and header["error"] is None:
+        header["error"] = "returned nothing readable"
+    return header, encoder.blob()
+
+
+def _is_array(value) -> bool:
+    import numpy as np
+
+    return type(value) is np.ndarray
+
+
+def run_part(task: LoaderTask, index: int, namespace: dict, watcher: Watcher, fd: int) -> None:
+    """In a forked child: call one part's function for each of its calls, report each outcome."""
+    name, n_calls = task.parts[index]
+    fn = namespace.get(name)
+    if fn is None:
+        write_frame(fd, {"k": "part_done", "error": "not defined", **watcher.report()})
+        return
+    if not callable(fn):
+        write_frame(
+            fd,
+            {
+                "k": "part_done",
+                "error": f"is a {type(fn).__name__}, not a function",
+                **watcher.report(),
+            },
+        )
+        return
+    for call_index in range(n_calls):
+        args, kwargs, return_args = task.decode_call(index, call_index)
+        header, blob = _call_outcome(fn, args, kwargs, return_args, watcher)
+        _flush()
+        write_frame(fd, header, blob)
+    try:
+        watcher.check_tampering()
+    except BaseException:
+        watcher.note("tampering", "the tampering check itself failed")
+    write_frame(fd, {"k": "part_done", "error": None, **watcher.report()})
+
+
+def _reap_strays(task: LoaderTask) -> None:
+    """End every process of this submission except us and the namespace's init."""
+    if task.reap is not None:
+        task.reap()
+        return
+    try:
+        _kill(-1, signal.SIGKILL)
+    except OSError:
+        pass  # nobody else to signal
+    while True:
+        try:
+            pid, _ = _waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def main(task: LoaderTask) -> None:
+    """The loader's whole life: load, report, then serve parts until told to stop."""
+    namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
+    watcher = Watcher(namespace, task.repo_root, task.allowed_roots)
+    watcher.install()
+    errors, stopped = run_cells(task, namespace, watcher)
+    try:
+        watcher.check_tampering()
+    except BaseException:
+        watcher.note("tampering", "the tampering check itself failed")
+    _flush()
+    # Whatever the top-level code started (daemons, a fork bomb) ends before any part runs.
+    _reap_strays(task)
+    write_frame(
+        task.ctl_fd,
+        {"k": "loaded", "cell_errors": errors, "stopped": stopped, **watcher.report()},
+    )
+    ctl = socket.socket(fileno=task.ctl_fd)
+    while True:
+        try:
+            message, fds, _, _ = _recv_fds(ctl, 4096, 1)
+        except OSError:
+            return
+        if not message:
+            return
+        if message[:4] != b"part" or not fds:
+            for fd in fds:
+                _close(fd)
+            continue
+        index = int(message[4:])
+        pid = _fork()
+        if pid == 0:
+            try:
+                _close(task.ctl_fd)
+                run_part(task, index, namespace, watcher, fds[0])
+                _flush()
+            finally:
+                _exit(0)
+        _close(fds[0])
+        _, status = _waitpid(pid, 0)
+        _reap_strays(task)
+        write_frame(task.ctl_fd, {"k": "part_exit", "i": index, "status": status})

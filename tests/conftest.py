@@ -1,0 +1,101 @@
+"""Shared pytest fixtures.
+
+Book fixtures (``tests/test_book.py``): ``built_book`` builds the Jupyter Book once per test
+session into a temporary folder. Other parts of the course may add their own fixtures below,
+in their own clearly named section.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# --------------------------------------------------------------------------------------------
+# The book
+# --------------------------------------------------------------------------------------------
+
+#: The build must finish well within this (it takes about a minute from scratch on 2 cores).
+BOOK_BUILD_TIMEOUT = 900
+
+
+@dataclass(frozen=True)
+class BookBuild:
+    """The result of one ``jupyter-book build`` of the repository.
+
+    Attributes
+    ----------
+    html : Path
+        The built site (``<output>/_build/html``).
+    output : Path
+        The ``--path-output`` folder (also holds ``_build/jupyter_execute``).
+    returncode : int
+    log : str
+        stdout and stderr of the build, interleaved.
+    seconds : float
+        Wall-clock duration of the build.
+    """
+
+    html: Path
+    output: Path
+    returncode: int
+    log: str
+    seconds: float
+
+
+def _jupyter_book_command() -> list[str]:
+    """The jupyter-book of the interpreter running the tests (the project's .venv)."""
+    local = Path(sys.executable).parent / "jupyter-book"
+    if local.exists():
+        return [str(local)]
+    found = shutil.which("jupyter-book")
+    if found:
+        return [found]
+    pytest.fail("jupyter-book is not installed in this environment (make setup installs it)")
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory) -> BookBuild:
+    """Build the book from scratch, once per session, exactly as the README's command does
+    (``-W -n --keep-going``: warnings are errors), but into a temporary output folder so that
+    the developer's ``_build/`` and its execution cache are neither used nor touched."""
+    output = tmp_path_factory.mktemp("book-build")
+    command = [
+        *_jupyter_book_command(),
+        "build",
+        str(REPO_ROOT),
+        "-W",
+        "-n",
+        "--keep-going",
+        "--path-output",
+        str(output),
+    ]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # The chapters' kernels must use this environment's Python (with the autograder package).
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    start = time.monotonic()
+    proc = subprocess.run(
+        command,
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=BOOK_BUILD_TIMEOUT,
+        check=False,
+    )
+    return BookBuild(
+        html=output / "_build" / "html",
+        output=output,
+        returncode=proc.returncode,
+        log=proc.stdout,
+        seconds=time.monotonic() - start,
+    )

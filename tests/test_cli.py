@@ -1,0 +1,93 @@
+"""`python -m autograder grade PATH --out DIR [--db URL] [--jobs N]`, as the Makefile runs it."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from autograder.checks import PARTS
+from autograder.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO / "samples" / "submitted"
+
+
+def _run(*args, cwd=REPO):
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    return subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", *map(str, args)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+@pytest.mark.slow
+def test_grading_the_samples_writes_csv_feedback_gradebook_and_summary(tmp_path):
+    """Does the README's command grade the samples and write every output, exit status 0?"""
+    out, db = tmp_path / "grades", tmp_path / "gradebook.db"
+    start = time.perf_counter()
+    proc = _run(SAMPLES, "--out", out, "--db", f"sqlite:///{db}", "--jobs", "2", "--quiet")
+    seconds = time.perf_counter() - start
+    assert proc.returncode == 0, proc.stderr
+    with (out / "grades.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    students = {p.name for p in SAMPLES.iterdir() if p.is_dir()}
+    assert len(rows) == len(students) * len(PARTS)
+    pages = list((out / "feedback").rglob("*.html"))
+    assert len(pages) == 2 * len(students)
+    assert (out / "summary.png").is_file() and (out / "summary.txt").is_file()
+    assert db.is_file()
+    assert "Graded 30 notebooks of 15 students" in proc.stdout
+    print(f"graded the samples in {seconds:.1f} s")  # shown with -s; never asserted
+
+
+def test_a_missing_path_is_a_usage_error(tmp_path, capsys):
+    """Does a PATH that does not exist give exit status 2 and say so?"""
+    assert main([str(tmp_path / "nope"), "--out", str(tmp_path / "o"), "--no-db"]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_an_unreachable_gradebook_stops_before_grading(tmp_path, capsys):
+    """Does a gradebook that cannot be opened give exit status 3, before any grading?"""
+    url = f"sqlite:///{tmp_path / 'no' / 'dir' / 'gb.db'}"
+    code = main([str(SAMPLES / "ada_full_marks"), "--out", str(tmp_path / "o"), "--db", url])
+    assert code == 3
+    assert "cannot open the gradebook" in capsys.readouterr().err
+    assert not (tmp_path / "o" / "grades.csv").exists()
+
+
+def test_an_empty_folder_is_reported(tmp_path, capsys):
+    """Does a folder without submissions say so instead of writing an empty CSV?"""
+    (tmp_path / "empty").mkdir()
+    assert main([str(tmp_path / "empty"), "--out", str(tmp_path / "o"), "--no-db"]) == 2
+    assert "no submissions" in capsys.readouterr().err
+
+
+def test_bad_jobs_value_is_a_usage_error(tmp_path):
+    """Is --jobs 0 refused?"""
+    assert main([str(SAMPLES), "--out", str(tmp_path), "--jobs", "0", "--no-db"]) == 2
+
+
+@pytest.mark.slow
+def test_one_notebook_can_be_graded(tmp_path):
+    """Can PATH be a single notebook, with its parts in the CSV and a feedback page?"""
+    nb = SAMPLES / "hal_bias_not_summed" / "mlp_backprop" / "mlp_backprop.ipynb"
+    proc = _run(nb, "--out", tmp_path, "--no-db", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    with (tmp_path / "grades.csv").open() as fh:
+        rows = {r["grade_id"]: r for r in csv.DictReader(fh)}
+    assert rows["test_grad_layer3"]["score"] == "1"
+    assert rows["test_grad_layer3"]["diagnosis"] == "bias-not-summed"
+    assert (
+        tmp_path / "feedback" / "hal_bias_not_summed" / "mlp_backprop" / "mlp_backprop.html"
+    ).is_file()

@@ -1,0 +1,77 @@
+"""Feedback pages: what they explain, what they never show."""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+
+import pytest
+
+from autograder.checks import draw_cases
+from autograder.checks.inprocess import run_submission_in_process
+from autograder.feedback import render_feedback, write_feedback
+from autograder.grade import NotebookGrade, discover, grade_notebook
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO / "samples" / "submitted"
+
+
+def _grade(student, assignment="mlp_backprop"):
+    [nb] = [n for n in discover(SAMPLES / student) if n.assignment == assignment]
+    return grade_notebook(nb, runner=run_submission_in_process)
+
+
+@pytest.fixture(scope="module")
+def transposed():
+    return _grade("fay_transposed_dW2")
+
+
+def test_feedback_names_part_points_shapes_error_and_cause(transposed):
+    """Does the page give the points, the shapes, the worst error and the diagnosis?"""
+    page = render_feedback(transposed)
+    assert "grad_layer2</code>: " in page and "2 / 3 points" in page
+    assert "(4, 2)" in page and "(2, 4)" in page
+    assert "is transposed" in page
+    assert "Checked:" in page
+
+
+def test_feedback_embeds_a_small_png_figure(transposed):
+    """Is there one embedded PNG (the page works offline, alone)?"""
+    page = render_feedback(transposed)
+    [data] = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
+    assert base64.b64decode(data).startswith(b"\x89PNG")
+    assert "<script" not in page
+
+
+def test_feedback_never_shows_hidden_inputs_or_test_source(transposed):
+    """Are the grader's input values and hidden test code absent from the page?"""
+    page = render_feedback(transposed)
+    assert "hidden_test" not in page and "BEGIN HIDDEN" not in page
+    for case in draw_cases("grad_layer2", transposed.seed):
+        delta3 = case.call.args[0]
+        assert f"{delta3[0]:.6f}" not in page
+        assert repr(float(delta3[0])) not in page
+
+
+def test_student_text_is_escaped():
+    """Can a student name or an error message inject HTML into the page?"""
+    grade = NotebookGrade("<script>alert(1)</script>", "mlp_backprop", "mlp_backprop", "x", 1)
+    grade.cell_errors = ["cell 1: NameError: <img src=x onerror=alert(1)>"]
+    grade.problem = "<b>boom</b>"
+    page = render_feedback(grade)
+    assert "<script>alert" not in page and "<img src=x" not in page and "<b>boom" not in page
+
+
+def test_feedback_is_written_in_nbgrader_layout(transposed, tmp_path):
+    """Is the page at feedback/<student>/<assignment>/<notebook>.html?"""
+    path = write_feedback(transposed, tmp_path)
+    assert path == tmp_path / "fay_transposed_dW2" / "mlp_backprop" / "mlp_backprop.html"
+    assert path.read_text().startswith("<!DOCTYPE html>")
+
+
+def test_untouched_notebook_feedback_says_what_to_do():
+    """Does an untouched release get a page that says each function is not implemented?"""
+    page = render_feedback(_grade("cy_untouched", "logistic_hessian"))
+    assert page.count("NotImplementedError") >= 7
+    assert "0 / 14" in page

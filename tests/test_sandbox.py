@@ -1,0 +1,510 @@
+"""Does ``run_submission`` run student code isolated, and bring back only plain numbers?
+
+Most tests run in both isolation modes where that makes sense; tests of what only bubblewrap
+provides (no repository in view, no network, contained fork bombs, a clean process table)
+skip with a reason when bwrap is not installed. CI installs it (``make system-deps``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import uuid
+
+import numpy as np
+import pytest
+
+from autograder import sandbox
+from autograder.protocol import ActivationRef, Call, FunctionRef, Limits
+from autograder.sandbox import run_submission
+
+HAVE_BWRAP = shutil.which("bwrap") is not None
+needs_bwrap = pytest.mark.skipif(not HAVE_BWRAP, reason="bubblewrap (bwrap) is not installed")
+MODES = [pytest.param("bwrap", marks=needs_bwrap), "fallback"]
+
+# Honest code needs milliseconds, but the test machine may be busy: the default limits for
+# tests where nothing hangs, short ones (still ample) where something does.
+OK = Limits()
+HANG = Limits(part_seconds=3, load_seconds=3)
+
+DOUBLE = "import numpy as np\n\ndef double(x):\n    return 2 * np.asarray(x)\n"
+X = np.arange(3.0)
+
+
+def _calls(*parts: str) -> list[Call]:
+    return [Call(p, (X,)) for p in parts]
+
+
+def _value(run, part: str, index: int = 0):
+    outcome = run.parts[part].outcomes[index]
+    assert outcome.error is None, outcome.error
+    return outcome.value
+
+
+def _host_processes(pattern: str) -> list[str]:
+    """Command lines on the grading machine containing ``pattern`` (not this test's own)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode("utf-8", "replace")
+        except OSError:
+            continue
+        if pattern in cmd:
+            found.append(cmd)
+    return found
+
+
+def _uid_processes(uid: int) -> int:
+    count = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as f:
+                for line in f:
+                    if line.startswith("Uid:"):
+                        count += int(line.split()[1]) == uid
+                        break
+        except OSError:
+            continue
+    return count
+
+
+# -- the protocol's semantics ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_values_come_back_as_float64_trees(mode):
+    """Do tuples, lists, dicts, ints and arrays come back as float64 trees, parts in order?"""
+    cells = [
+        "import numpy as np",
+        "def tree(x):\n    return (x, [1, 2.5], {'a': np.int32(3), 'b': (True,)})",
+        "def scalar(x):\n    return float(x.sum())",
+    ]
+    run = run_submission(cells, _calls("tree", "scalar"), OK, mode=mode)
+    assert run.isolation == mode
+    assert list(run.parts) == ["tree", "scalar"]
+    value = _value(run, "tree")
+    assert isinstance(value, tuple) and len(value) == 3
+    np.testing.assert_array_equal(value[0], X)
+    assert value[0].dtype == np.float64
+    assert isinstance(value[1], tuple) and value[1][1].shape == ()
+    assert value[2]["a"] == 3.0 and value[2]["b"][0] == 1.0
+    scalar = _value(run, "scalar")
+    assert scalar.shape == () and scalar == 3.0
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_non_numbers_become_plain_errors(mode):
+    """Are complex, object, str, None, functions and rigged objects refused in plain words?"""
+    cells = [
+        "import numpy as np\n"
+        "class Rigged:\n"
+        "    def __eq__(self, other): return True\n"
+        "    def __array__(self, *a, **k): return np.zeros(3)\n"
+        "    def __array_ufunc__(self, *a, **k): return True\n"
+        "RESULTS = {'complex': 1j * np.ones(2), 'object': np.array([1, 'a'], dtype=object),\n"
+        "           'str': 'Score: 17/17', 'none': None, 'func': len, 'rigged': Rigged(),\n"
+        "           'intkey': {1: 2.0}, 'nested_complex': (1.0, [2j])}\n"
+        "def pick(name):\n    return RESULTS[name]\n"
+    ]
+    names = ["complex", "object", "str", "none", "func", "rigged", "intkey", "nested_complex"]
+    calls = [Call("pick", (n,)) for n in names]
+    run = run_submission(cells, calls, OK, mode=mode)
+    errors = dict(zip(names, [o.error for o in run.parts["pick"].outcomes], strict=True))
+    assert "complex" in errors["complex"]
+    assert "object" in errors["object"]
+    assert "str" in errors["str"]
+    assert "None" in errors["none"]
+    assert "function" in errors["func"]
+    assert "Rigged" in errors["rigged"]
+    assert "key" in errors["intkey"]
+    assert "complex" in errors["nested_complex"]
+    assert all(o.value is None for o in run.parts["pick"].outcomes)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_nan_results_are_numbers(mode):
+    """Is a NaN answer passed on as a number (for the grader to judge), not as an error?"""
+    run = run_submission(["def f(x):\n    return x * float('nan')"], _calls("f"), OK, mode=mode)
+    assert np.isnan(_value(run, "f")).all()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_broken_cell_loses_only_its_own_definitions(mode):
+    """Do a syntax error and an exception cost only their cells, with the cell named?"""
+    cells = [
+        "def broken(x:\n    return x",
+        DOUBLE,
+        "raise ValueError('boom')\ndef lost(x):\n    return x",
+        "%matplotlib inline\n!pip install torch\ndef magic(x):\n    return x + 1",
+    ]
+    run = run_submission(cells, _calls("double", "lost", "magic", "broken"), OK, mode=mode)
+    assert run.cell_errors[0].startswith("cell 0: SyntaxError")
+    assert run.cell_errors[1] == "cell 2: ValueError: boom"
+    assert len(run.cell_errors) == 2
+    np.testing.assert_array_equal(_value(run, "double"), 2 * X)
+    np.testing.assert_array_equal(_value(run, "magic"), X + 1)
+    assert run.parts["lost"].error == "not defined" and "missing" in run.parts["lost"].flags
+    assert run.parts["broken"].error == "not defined"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_function_and_activation_references_are_built_in_the_sandbox(mode):
+    """Does a part receive real activations and test functions, and report mutated inputs?"""
+    A = np.array([[2.0, 0.5], [0.5, 1.0]])
+    b = np.array([1.0, -1.0])
+    cells = [
+        "import numpy as np\n"
+        "def act(Z, g):\n    return g.f(Z), g.df(Z)\n"
+        "def numgrad(f, theta, eps=1e-6):\n"
+        "    theta[0] += 0.0\n"
+        "    out = np.zeros_like(theta)\n"
+        "    for i in range(theta.size):\n"
+        "        e = np.zeros_like(theta); e[i] = eps\n"
+        "        out[i] = (f(theta + e) - f(theta - e)) / (2 * eps)\n"
+        "    theta[1] = 99.0\n"
+        "    return out\n"
+    ]
+    theta = np.array([0.3, -0.2])
+    calls = [
+        Call("act", (np.array([-1.0, 2.0]), ActivationRef("relu"))),
+        Call(
+            "numgrad",
+            (FunctionRef("quadratic", {"A": A, "b": b}), theta),
+            {"eps": 1e-6},
+            return_args=True,
+        ),
+    ]
+    run = run_submission(cells, calls, OK, mode=mode)
+    f, df = _value(run, "act")
+    np.testing.assert_array_equal(f, [0.0, 2.0])
+    np.testing.assert_array_equal(df, [0.0, 1.0])
+    outcome = run.parts["numgrad"].outcomes[0]
+    np.testing.assert_allclose(outcome.value, A @ theta + b, rtol=1e-6)
+    assert outcome.args_after[0] is None
+    assert outcome.args_after[1][1] == 99.0
+    assert theta[1] == -0.2  # the grader's own array is never touched
+
+
+# -- hangs, crashes, exits ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_endless_cell_costs_that_cell_only(mode):
+    """Is a top-level infinite loop stopped, flagged, and the cells after it still run?"""
+    run = run_submission(["while True:\n    pass", DOUBLE], _calls("double"), HANG, mode=mode)
+    assert "timeout" in run.flags
+    assert run.cell_errors[0].startswith("cell 0: did not finish")
+    np.testing.assert_array_equal(_value(run, "double"), 2 * X)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_cell_that_ignores_signals_is_killed_and_skipped(mode):
+    """Is a loop that ignores SIGALRM and SIGTERM killed, and the notebook loaded without it?"""
+    hang = (
+        "import signal\n"
+        "for s in (signal.SIGALRM, signal.SIGTERM, signal.SIGINT):\n"
+        "    signal.signal(s, signal.SIG_IGN)\n"
+        "while True:\n    pass\n"
+    )
+    run = run_submission([DOUBLE, hang], _calls("double"), HANG, mode=mode)
+    assert "timeout" in run.flags
+    assert any(e.startswith("cell 1:") and "killed" in e for e in run.cell_errors)
+    np.testing.assert_array_equal(_value(run, "double"), 2 * X)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_endless_part_costs_that_part_only(mode):
+    """Does a part that never returns time out while the parts around it keep their results?"""
+    cells = [DOUBLE, "def spin(x):\n    while True:\n        pass"]
+    run = run_submission(cells, _calls("double", "spin", "double2"), HANG, mode=mode)
+    np.testing.assert_array_equal(_value(run, "double"), 2 * X)
+    assert run.parts["spin"].error.startswith("timed out")
+    assert "timeout" in run.parts["spin"].flags and "timeout" in run.flags
+    assert run.parts["double2"].error == "not defined"  # ran, after reloading the notebook
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ("import sys\n    sys.exit(0)", "sys.exit"),
+        ("import os\n    os._exit(3)", "exited"),
+        ("import os, signal\n    os.kill(os.getpid(), signal.SIGKILL)", "signal 9"),
+        ("import ctypes\n    return ctypes.string_at(0)", "signal 11"),
+    ],
+)
+def test_a_part_that_exits_or_crashes_costs_that_part_only(mode, body, words):
+    """Do sys.exit, os._exit, killing itself and a segfault in a part cost that part only?"""
+    cells = [DOUBLE, f"def bad(x):\n    {body}"]
+    run = run_submission(cells, [*_calls("bad"), *_calls("double")], OK, mode=mode)
+    part = run.parts["bad"]
+    text = part.error or part.outcomes[0].error
+    assert words in text
+    assert "crash" in run.flags
+    np.testing.assert_array_equal(_value(run, "double"), 2 * X)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "import os\nos._exit(0)",
+        "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)",
+        "import ctypes\nctypes.string_at(0)",
+    ],
+)
+def test_a_cell_that_kills_the_process_is_skipped(mode, cell):
+    """Is a cell that ends the notebook's process skipped on a reload, with its reason?"""
+    run = run_submission([cell, DOUBLE], _calls("double"), OK, mode=mode)
+    assert "crash" in run.flags
+    assert run.cell_errors[0].startswith("cell 0: ended the notebook's process")
+    np.testing.assert_array_equal(_value(run, "double"), 2 * X)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_memory_bomb_is_stopped_and_flagged(mode):
+    """Does allocating far past the memory limit fail inside the submission, flagged memory?"""
+    cells = [
+        DOUBLE,
+        "hog = bytearray(8 * 1024**3)",
+        "def bomb(x):\n    return np.ones(10**10)",
+    ]
+    run = run_submission(cells, _calls("bomb", "double"), OK, mode=mode)
+    assert "memory" in run.flags
+    assert run.cell_errors == ["cell 1: ran out of memory"]
+    assert run.parts["bomb"].outcomes[0].error == "ran out of memory"
+    assert "memory" in run.parts["bomb"].flags
+    np.testing.assert_array_equal(_value(run, "double"), 2 * X)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_huge_output_is_truncated_and_kept_apart(mode):
+    """Is 100 MB of printing cut to the limit, flagged, and never mistaken for an answer?"""
+    cells = [
+        "import sys\nfor _ in range(100):\n    sys.stdout.write('Score: 17/17\\n' * 80000)\n",
+        DOUBLE,
+        "def noisy(x):\n    print('GBH1' * 1000)\n    import os\n    os.write(1, b'GBH1' * 1000)\n"
+        "    return 2 * x",
+    ]
+    limits = Limits(part_seconds=10, load_seconds=10, max_output_bytes=4096)
+    run = run_submission(cells, _calls("double", "noisy"), limits, mode=mode)
+    assert "output-truncated" in run.flags
+    assert len(run.output.encode()) <= 4096
+    assert run.output.startswith("Score: 17/17")
+    np.testing.assert_array_equal(_value(run, "noisy"), 2 * X)
+
+
+# -- isolation: files, processes, network, secrets ------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_started_processes_are_gone_afterwards(mode):
+    """Are sleep daemons started at top level and inside a part gone when the run is over?"""
+    tag = f"{uuid.uuid4().int % 10**6}.25"
+    cells = [
+        DOUBLE,
+        "import subprocess\n"
+        f"subprocess.Popen(['sleep', '{tag}'], start_new_session=True)\n"
+        f"subprocess.Popen(['sh', '-c', 'sleep {tag} &'])\n",
+        "def spawn(x):\n"
+        "    import subprocess, os\n"
+        f"    subprocess.Popen(['sleep', '{tag}'], start_new_session=True)\n"
+        "    if os.fork() == 0:\n"
+        "        os.setsid()\n"
+        f"        os.execvp('sleep', ['sleep', '{tag}'])\n"
+        "    return x",
+    ]
+    run = run_submission(cells, _calls("spawn", "double"), OK, mode=mode)
+    np.testing.assert_array_equal(_value(run, "spawn"), X)
+    assert _host_processes(f"sleep {tag}") == []
+
+
+@needs_bwrap
+def test_the_course_repository_is_not_in_view():
+    """Can a submission neither see the repository nor read solutions, and is it flagged?"""
+    root = str(sandbox.REPO_ROOT)
+    cells = [
+        "import os\n"
+        f"SEEN = [os.path.exists({root!r}), os.path.exists({root + '/solutions'!r}),\n"
+        f"        os.path.exists({root + '/autograder/reference'!r})]\n"
+        "def seen(x):\n    return SEEN\n",
+        f"open({root + '/solutions/mlp_backprop/mlp_backprop.ipynb'!r}).read()",
+        "from autograder.reference import backward",
+        "import autograder, os\n"
+        "PKG = sorted(os.listdir(os.path.dirname(autograder.__file__)))\n"
+        "def pkg(x):\n    return [len(PKG), 'reference' in PKG, 'checks' in PKG]",
+    ]
+    run = run_submission(cells, _calls("seen", "pkg"), OK, mode="bwrap")
+    assert list(_value(run, "seen")) == [0.0, 0.0, 0.0]
+    assert "FileNotFoundError" in run.cell_errors[0]
+    assert "ModuleNotFoundError" in run.cell_errors[1]
+    n, has_reference, has_checks = _value(run, "pkg")
+    assert n > 0 and has_reference == 0.0 and has_checks == 0.0
+    assert "forbidden-import" in run.flags
+
+
+@needs_bwrap
+def test_files_outside_the_sandbox_are_untouched(tmp_path):
+    """Do deleting the repository and overwriting a file by its host path leave both intact?"""
+    victim = tmp_path / "other_student.ipynb"
+    victim.write_text("theirs")
+    root = str(sandbox.REPO_ROOT)
+    cells = [
+        "import shutil, os\n"
+        f"shutil.rmtree({root!r}, ignore_errors=True)\n"
+        f"shutil.rmtree({str(tmp_path)!r}, ignore_errors=True)\n"
+        "for p in ['/usr/bin/python3', '/opt/gbh/lib/autograder/activations.py']:\n"
+        "    try:\n        os.remove(p)\n    except OSError:\n        pass\n",
+        f"open({str(victim)!r}, 'w').write('mine')",
+        f"open({root + '/gradebook.db'!r}, 'w').write('x')",
+    ]
+    run = run_submission(cells, [], OK, mode="bwrap")
+    assert victim.read_text() == "theirs"
+    assert (sandbox.REPO_ROOT / "autograder" / "activations.py").exists()
+    assert not (sandbox.REPO_ROOT / "gradebook.db").exists() or (
+        (sandbox.REPO_ROOT / "gradebook.db").read_bytes() != b"x"
+    )
+    assert len(run.cell_errors) == 2
+
+
+@needs_bwrap
+def test_nothing_carries_over_to_the_next_submission():
+    """Are /tmp, /dev/shm and leftover processes of one submission gone for the next?"""
+    plant = (
+        "import os, subprocess\n"
+        "open('/tmp/planted', 'w').write('x')\n"
+        "open('/dev/shm/planted', 'w').write('x')\n"
+        "subprocess.Popen(['sleep', '1000'])\n"
+    )
+    run_submission([plant], [], OK, mode="bwrap")
+    probe = (
+        "import os\n"
+        "FOUND = [os.path.exists('/tmp/planted'), os.path.exists('/dev/shm/planted'),\n"
+        "         len(os.listdir('/proc'))]\n"
+        "def found(x):\n    return FOUND\n"
+    )
+    run = run_submission([probe], _calls("found"), OK, mode="bwrap")
+    assert list(_value(run, "found")) == [0.0, 0.0, 0.0]
+
+
+@needs_bwrap
+def test_a_fork_bomb_is_contained():
+    """Is a fork bomb stopped by the process limit, and do the honest parts still run?"""
+    bomb = (
+        "import os, time\n"
+        "for i in range(10000):\n"
+        "    try:\n"
+        "        pid = os.fork()\n"
+        "    except OSError:\n"
+        "        break\n"
+        "    if pid == 0:\n"
+        "        while True:\n"
+        "            time.sleep(1)\n"
+        "FORKED = i\n"
+    )
+    limits = Limits(part_seconds=5, load_seconds=5, max_processes=32)
+    run = run_submission([bomb, DOUBLE], _calls("double"), limits, mode="bwrap")
+    np.testing.assert_array_equal(_value(run, "double"), 2 * X)
+    worker = sandbox._get_worker("bwrap")
+    # Only the warm supervisor is left under the sandbox's uid.
+    assert _uid_processes(worker.slot.uid) == 1
+
+
+@needs_bwrap
+def test_no_network_and_no_secrets(monkeypatch):
+    """Is there no network, and are the grader's environment variables out of sight?"""
+    monkeypatch.setenv("GBH_TEST_SECRET", "hunter2")
+    cells = [
+        "import os, socket\n"
+        "ENV = dict(os.environ)\n"
+        "def secret(x):\n    return [len([v for v in ENV.values() if 'hunter2' in v])]\n"
+        "def net(x):\n"
+        "    socket.create_connection(('1.1.1.1', 53), timeout=1)\n"
+        "    return x\n"
+    ]
+    run = run_submission(cells, _calls("secret", "net"), OK, mode="bwrap")
+    assert list(_value(run, "secret")) == [0.0]
+    assert run.parts["net"].outcomes[0].error.startswith("raised OSError")
+    assert "network" in run.flags
+
+
+# -- what the instructor is told ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_tampering_is_flagged_and_gains_nothing(mode):
+    """Are patched numpy/builtins and planted modules flagged, with the numbers unchanged?"""
+    cells = [
+        DOUBLE,
+        "import builtins, sys, types\n"
+        "np.allclose = lambda *a, **k: True\n"
+        "np.testing.assert_allclose = lambda *a, **k: None\n"
+        "builtins.isinstance = lambda *a: True\n"
+        "sys.modules['autograder.reference'] = types.ModuleType('autograder.reference')\n",
+        "def wrong(x):\n    return x + 1000",
+    ]
+    run = run_submission(cells, _calls("wrong", "double"), OK, mode=mode)
+    assert "tampering" in run.flags
+    assert any("numpy.allclose" in n for n in run.notes)
+    assert any("sys.modules" in n for n in run.notes)
+    np.testing.assert_array_equal(_value(run, "wrong"), X + 1000)
+    np.testing.assert_array_equal(_value(run, "double"), 2 * X)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_autodiff_imports_are_flagged(mode):
+    """Is importing an automatic differentiation library flagged for the instructor?"""
+    cells = [
+        "try:\n    import torch\nexcept ImportError:\n    pass",
+        "import autograd.numpy as anp",
+    ]
+    run = run_submission(cells, [], OK, mode=mode)
+    assert "autodiff-import" in run.flags
+    assert {"torch", "autograd"} <= run.imports
+
+
+def test_env_var_forces_the_fallback(monkeypatch):
+    """Does GBH_SANDBOX=fallback select the fallback, and does it say so?"""
+    monkeypatch.setenv(sandbox.ENV_MODE, "fallback")
+    assert sandbox.isolation_mode() == "fallback"
+    run = run_submission([DOUBLE], _calls("double"), OK)
+    assert run.isolation == "fallback"
+
+
+def test_a_bad_mode_is_refused(monkeypatch):
+    """Is a misspelt GBH_SANDBOX refused rather than silently ignored?"""
+    monkeypatch.setenv(sandbox.ENV_MODE, "bwarp")
+    with pytest.raises(sandbox.SandboxError):
+        sandbox.isolation_mode()
+
+
+@needs_bwrap
+def test_the_worker_is_warm_and_survives_hostile_submissions():
+    """Is one warm worker reused across submissions, hostile ones included?"""
+    run_submission([DOUBLE], _calls("double"), OK, mode="bwrap")
+    pid = sandbox._get_worker("bwrap").proc.pid
+    for cell in (
+        "import os\nos.kill(os.getppid(), 9)",
+        "import os\nos.kill(1, 9)",
+        "import os\nos.kill(-1, 9)",
+    ):
+        run = run_submission([cell, DOUBLE], _calls("double"), OK, mode="bwrap")
+        np.testing.assert_array_equal(_value(run, "double"), 2 * X)
+    assert sandbox._get_worker("bwrap").proc.pid == pid
+
+
+def test_subprocess_cleanup_leaves_no_zombie_workers():
+    """After shutdown, are the workers of this process gone?"""
+    run_submission([DOUBLE], _calls("double"), OK, mode="fallback")
+    pids = [w.proc.pid for w in sandbox._all_workers if w.proc is not None]
+    sandbox.shutdown()
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    assert subprocess.run(["true"]).returncode == 0
