@@ -90,15 +90,19 @@ def error_figure_png(results: list[PartResult]) -> bytes | None:
             colors.append("#2e7d32" if err <= MATCH_TOL else "#c62828")
     if not labels:
         return None
-    fig, ax = plt.subplots(figsize=(6.4, 0.22 * len(labels) + 1.0), dpi=80)
+    height = 0.22 * len(labels) + 1.0
+    fig, ax = plt.subplots(figsize=(6.4, height), dpi=80)
+    # Fixed margins instead of tight_layout, which draws the figure twice (half the cost).
+    fig.subplots_adjust(left=0.3, right=0.97, top=1 - 0.15 / height, bottom=0.6 / height)
     ax.barh(range(len(labels)), values, color=colors)
     ax.set_xscale("log")
     ax.set_xlim(FIGURE_FLOOR / 2, 10)
     ax.axvline(MATCH_TOL, color="#555", linestyle="--", linewidth=1)
     ax.set_yticks(range(len(labels)), labels, fontsize=7)
     ax.invert_yaxis()
-    ax.set_xlabel("worst relative error (dashed: tolerance; 1 = no comparable answer)")
-    fig.tight_layout()
+    ax.set_xticks([1e-16, 1e-12, 1e-8, 1e-4, 1.0])
+    ax.minorticks_off()
+    ax.set_xlabel("worst relative error (dashed: tolerance)")
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     plt.close(fig)
@@ -189,7 +193,9 @@ def render_feedback(grade: NotebookGrade) -> str:
         data = base64.b64encode(png).decode("ascii")
         head.append(
             f'<p><img alt="worst relative error of each output, log scale" '
-            f'src="data:image/png;base64,{data}"></p>'
+            f'src="data:image/png;base64,{data}"><br><span class="note">Worst relative error '
+            "of each output against the expected values (green: within the tolerance; a bar "
+            "at 1: no comparable answer, e.g. an error or a wrong shape).</span></p>"
         )
     head.append(f'<p class="note">{html.escape(PARTIAL_CREDIT_NOTE)}</p>')
     body = [_part_html(r) for r in grade.results]

@@ -179,7 +179,9 @@ def grade_notebook(
         except SubmissionError as exc:
             return _all_failed(grade, str(exc), {"unreadable"})
         parts = ASSIGNMENTS[nb.assignment][1]
-        cases = {p: draw_cases(p, seed) for p in parts}
+        # Cases built to exhaust memory only where the sandbox's limit contains them.
+        sandboxed = runner is None
+        cases = {p: draw_cases(p, seed, sandboxed) for p in parts}
         calls = [c.call for p in parts for c in cases[p]]
         run_fn = runner if runner is not None else default_runner()
         try:

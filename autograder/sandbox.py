@@ -34,6 +34,7 @@ import atexit
 import compileall
 import fcntl
 import logging
+import multiprocessing.util
 import os
 import re
 import selectors
@@ -58,7 +59,7 @@ from .worker.wire import (
     TreeEncoder,
     check_str,
     check_str_list,
-    write_frame,
+    pack,
 )
 
 __all__ = ["SandboxError", "isolation_mode", "run_submission", "shutdown"]
@@ -131,11 +132,12 @@ def _python_layout() -> dict[str, str]:
 
 _package_lock = threading.Lock()
 _package_dir: str | None = None
+_package_owner = 0
 
 
 def _shipped_package() -> str:
     """A private copy of exactly the code the worker needs, compiled; made once per process."""
-    global _package_dir
+    global _package_dir, _package_owner
     with _package_lock:
         if _package_dir and os.path.isdir(_package_dir):
             return _package_dir
@@ -157,8 +159,7 @@ def _shipped_package() -> str:
                 os.chmod(os.path.join(dirpath, d), 0o755)
             for f in filenames:
                 os.chmod(os.path.join(dirpath, f), 0o644)
-        atexit.register(shutil.rmtree, root, True)
-        _package_dir = root
+        _package_dir, _package_owner = root, os.getpid()
         return root
 
 
@@ -282,6 +283,9 @@ class Worker:
 
     def __init__(self, mode: str) -> None:
         self.mode = mode
+        # A forked copy of the grader inherits this object but not the process behind it:
+        # only the process that started the worker may use or stop it.
+        self.owner = os.getpid()
         self.proc: subprocess.Popen | None = None
         self.slot: _Slot | None = None
         self.workdir: str | None = None
@@ -311,6 +315,7 @@ class Worker:
                 close_fds=True,
                 start_new_session=True,
             )
+        os.set_blocking(self.proc.stdin.fileno(), False)
         self.reader = FrameReader()
         try:
             header, _ = self._read(time.monotonic() + START_SECONDS)
@@ -356,20 +361,40 @@ class Worker:
                 if frames:
                     return frames[0]
 
+    def _write(self, data: bytes, deadline: float) -> None:
+        # Non-blocking, so a worker that stopped reading cannot hang the grader.
+        assert self.proc is not None and self.proc.stdin is not None
+        fd = self.proc.stdin.fileno()
+        view = memoryview(data)
+        with selectors.DefaultSelector() as selector:
+            selector.register(fd, selectors.EVENT_WRITE)
+            while view:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise SandboxTimeoutError("the worker did not take the submission")
+                if not selector.select(left):
+                    continue
+                try:
+                    written = os.write(fd, view)
+                except BlockingIOError:
+                    continue
+                except OSError as exc:
+                    raise SandboxError(f"the worker is gone: {exc}") from None
+                view = view[written:]
+
     def run(self, header: dict, blob: bytes, seconds: float) -> tuple[dict, bytes]:
         """Send one submission; return the worker's raw answer."""
-        assert self.proc is not None and self.proc.stdin is not None
-        try:
-            write_frame(self.proc.stdin.fileno(), header, blob)
-        except OSError as exc:
-            raise SandboxError(f"the worker is gone: {exc}") from None
-        return self._read(time.monotonic() + seconds)
+        deadline = time.monotonic() + seconds
+        self._write(pack(header, blob), deadline)
+        return self._read(deadline)
 
     def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+        return self.owner == os.getpid() and self.proc is not None and self.proc.poll() is None
 
     def close(self) -> None:
         """Stop the worker and everything in its sandbox."""
+        if self.owner != os.getpid():
+            return  # another process's worker, seen through fork: not ours to stop
         if self.proc is not None:
             try:
                 os.killpg(self.proc.pid, 9)
@@ -442,8 +467,9 @@ def isolation_mode(mode: str | None = None) -> str:
 
 def _get_worker(mode: str) -> Worker:
     workers = getattr(_state, "workers", None)
-    if workers is None:
+    if workers is None or getattr(_state, "pid", None) != os.getpid():
         workers = _state.workers = {}
+        _state.pid = os.getpid()
     worker = workers.get(mode)
     if worker is not None and worker.alive():
         return worker
@@ -451,6 +477,7 @@ def _get_worker(mode: str) -> Worker:
         worker.close()
     if mode == "bwrap" and shutil.which("bwrap") is None:
         raise SandboxError("bubblewrap (bwrap) is not installed")
+    _register_cleanup()
     worker = Worker(mode)
     worker.start()
     workers[mode] = worker
@@ -460,15 +487,34 @@ def _get_worker(mode: str) -> Worker:
 
 def shutdown() -> None:
     """Stop every worker this process started (also done at exit)."""
+    global _package_dir
     for worker in _all_workers:
-        worker.close()
+        worker.close()  # a no-op for workers inherited through fork
     _all_workers.clear()
+    with _package_lock:
+        if _package_dir and _package_owner == os.getpid():
+            shutil.rmtree(_package_dir, ignore_errors=True)
+        _package_dir = None
     workers = getattr(_state, "workers", None)
     if workers:
         workers.clear()
 
 
 atexit.register(shutdown)
+_finalizer_pid = 0
+
+
+def _register_cleanup() -> None:
+    """Make sure this process stops its workers when it ends, however it ends normally.
+
+    Processes of a multiprocessing pool end with ``os._exit``, which skips ``atexit``, and
+    clear the finalizers they inherit; their workers would die with them (bubblewrap's
+    ``--die-with-parent``) but leave temporary files behind. So each process registers its own.
+    """
+    global _finalizer_pid
+    if _finalizer_pid != os.getpid():
+        _finalizer_pid = os.getpid()
+        multiprocessing.util.Finalize(None, shutdown, exitpriority=10)
 
 
 # -- one submission --------------------------------------------------------------------------------

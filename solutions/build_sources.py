@@ -155,7 +155,9 @@ def _check_shape(what, got, expected):
     hint = ""
     if len(expected) == 2 and shape == expected[::-1]:
         hint = " It looks transposed: check the order of the factors in your matrix product."
-    elif len(shape) == len(expected) + 1 and shape[1:] == expected:
+    elif expected == () and shape == (1,):
+        hint = " Return a single number, not an array holding one number."
+    elif len(shape) == len(expected) + 1 and shape[1:] == expected and shape[0] > 1:
         hint = (
             " It has one row per sample: a bias gradient is summed over the batch "
             "(axis 0), because the bias is shared by every sample."

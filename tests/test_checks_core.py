@@ -98,3 +98,14 @@ def test_every_contract_part_has_its_points():
         by_assignment[part.assignment] = by_assignment.get(part.assignment, 0) + part.points
         assert abs(sum(p for p, _ in part.components.values()) - part.points) < 1e-9
     assert by_assignment == {"mlp_backprop": 17, "logistic_hessian": 14}
+
+
+def test_error_messages_from_the_sandbox_are_scrubbed():
+    """Can a submission smuggle the hidden inputs out through an exception message?"""
+    cases = draw_cases("grad_output", 0)
+    leaked = " ".join(f"{v!r}" for v in cases[0].call.args[0])
+    run = PartRun("grad_output", [CallOutcome(error=f"raised ValueError: {leaked}") for _ in cases])
+    result = judge("grad_output", cases, run)
+    text = result.error + " ".join(p for c in result.components for p in c.problems)
+    assert repr(float(cases[0].call.args[0][0]))[:6] not in text
+    assert "ValueError" in text

@@ -38,8 +38,13 @@ def _digest(root: Path) -> dict[str, str]:
     return {
         str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(root.rglob("*"))
-        if p.is_file()
+        if p.is_file() and "__pycache__" not in p.parts
     }
+
+
+def _repo_digest() -> dict[str, str]:
+    """The solutions and the reference: what a submission would most like to read or spoil."""
+    return _digest(ROOT / "solutions") | _digest(ROOT / "autograder" / "reference")
 
 
 def _make_decoy(decoy: Path) -> None:
@@ -83,7 +88,7 @@ def batch(tmp_path_factory):
     before = {
         "decoy": _digest(decoy),
         "correct": {s: _digest(submitted / s) for s in CORRECT_STUDENTS},
-        "repo": _digest(ROOT / "solutions") | _digest(ROOT / "autograder"),
+        "repo": _repo_digest(),
     }
     env = dict(os.environ, GBH_SANDBOX="bwrap", GBH_TEST_SECRET=SECRET)
     out = work / "out"
@@ -184,7 +189,7 @@ def test_other_files_are_untouched(batch):
     assert _digest(batch["decoy"]) == before["decoy"]
     for student in CORRECT_STUDENTS:
         assert _digest(batch["submitted"] / student) == before["correct"][student]
-    assert _digest(ROOT / "solutions") | _digest(ROOT / "autograder") == before["repo"]
+    assert _repo_digest() == before["repo"]
 
 
 def test_no_process_survives(batch):

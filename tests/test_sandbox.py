@@ -508,3 +508,24 @@ def test_subprocess_cleanup_leaves_no_zombie_workers():
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
     assert subprocess.run(["true"]).returncode == 0
+
+
+@needs_bwrap
+def test_a_forked_grader_does_not_stop_its_parents_worker():
+    """Does a process forked from the grader start its own worker and leave the parent's be?"""
+    run_submission([DOUBLE], _calls("double"), OK, mode="bwrap")
+    parent_worker = sandbox._get_worker("bwrap")
+    pid = os.fork()
+    if pid == 0:  # the child grades one notebook, shuts its workers down, and leaves
+        code = 1
+        try:
+            run = run_submission([DOUBLE], _calls("double"), OK, mode="bwrap")
+            sandbox.shutdown()
+            code = 0 if run.parts["double"].outcomes[0].error is None else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert sandbox._get_worker("bwrap") is parent_worker and parent_worker.alive()
+    run = run_submission([DOUBLE], _calls("double"), OK, mode="bwrap")
+    np.testing.assert_array_equal(_value(run, "double"), 2 * X)

@@ -2,9 +2,14 @@
 
 :data:`PARTS` maps each function of the exercise contract (COURSE.md) to its :class:`Part`;
 :data:`ASSIGNMENTS` lists the parts of each assignment in notebook order. The same checks run
-in three places: the batch grader (student code in the sandbox), the pytest tests of
-:mod:`autograder.checks.test_parts` and nbgrader's hidden test blocks
-(:func:`autograder.nbgrader_hook.hidden_test`).
+in three places: the batch grader (``python -m autograder grade``, student code in the
+sandbox), pytest (``pytest --pyargs autograder.checks --submission PATH``: one test per part,
+see :mod:`autograder.checks.pytest_plugin` and ``test_parts.py``) and nbgrader's hidden test
+blocks (:func:`autograder.nbgrader_hook.hidden_test`).
+
+Modules: ``core`` (cases, judging, diagnoses, tolerances), ``mlp``, ``gradient_tools`` and
+``logistic`` (one :class:`Part` per contract function), ``inprocess`` (calling a function in
+this process, for nbgrader's kernel and the tests).
 """
 
 from __future__ import annotations
@@ -62,9 +67,22 @@ for _part in PARTS.values():
     ASSIGNMENTS.setdefault(_part.assignment, (_part.notebook, []))[1].append(_part.name)
 
 
-def draw_cases(part: str, seed: int) -> list[Case]:
-    """The cases of ``part`` for a run seed (reproducible)."""
-    return PARTS[part].make_cases(part_rng(seed, part))
+def draw_cases(part: str, seed: int, sandboxed: bool = False) -> list[Case]:
+    """The cases of ``part`` for a run seed (reproducible).
+
+    Parameters
+    ----------
+    part : str
+    seed : int
+    sandboxed : bool
+        Include the cases that rely on the sandbox's memory limit (see ``Case.sandbox_only``).
+
+    Returns
+    -------
+    list of Case
+    """
+    cases = PARTS[part].make_cases(part_rng(seed, part))
+    return cases if sandboxed else [c for c in cases if not c.sandbox_only]
 
 
 def judge(part: str, cases: list[Case], run: PartRun, seed: int | None = None) -> PartResult:

@@ -164,6 +164,10 @@ class Case:
         Per leaf, the finite-difference witness: a scalar function ``f(theta) -> float`` and
         the point ``theta`` whose gradient the leaf must be, or an array already computed by
         finite differences (shaped like the leaf).
+    sandbox_only : bool
+        Run only where the sandbox's memory limit protects the machine (a case built to
+        exhaust memory if the code does what the contract forbids); nbgrader's kernel and the
+        in-process paths skip it.
     """
 
     call: Call
@@ -171,6 +175,7 @@ class Case:
     label: str
     context: dict[str, Any] = field(default_factory=dict)
     witnesses: dict[str, Any] = field(default_factory=dict)
+    sandbox_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -535,13 +540,18 @@ class Part:
             leaf: self._judge_leaf(leaf, cases, received, errors) for leaf in self.leaves
         }
         slips = self.slips()
-        diagnoses: dict[str, str] = {}
+        diagnoses: dict[str, tuple[str, list[str]]] = {}
         for leaf, verdict in leaf_verdicts.items():
             result.leaf_errors[leaf] = verdict["worst_error"]
             if not verdict["passed"] and any(r is not None for r in received):
                 for name, message in self._diagnose(leaf, cases, received, slips):
-                    diagnoses.setdefault(name, message)
-        result.diagnoses = list(diagnoses.items())
+                    diagnoses.setdefault(name, (message, []))[1].append(leaf)
+        for name, (message, leaves) in diagnoses.items():
+            # One slip that explains several outputs is said once, naming them all.
+            prefix = f"`{leaves[0]}`"
+            if len(leaves) > 1 and message.startswith(prefix):
+                message = ", ".join(f"`{leaf}`" for leaf in leaves) + message[len(prefix) :]
+            result.diagnoses.append((name, message))
 
         total = 0.0
         for comp, (points, leaves) in self.components.items():
@@ -604,6 +614,8 @@ class Part:
                 problems.append(text)
 
         for i, case in enumerate(cases):
+            if leaf not in case.expected:
+                continue  # this case checks other outputs
             expected = case.expected[leaf]
             exp_shape = _shape_text(expected.shape)
             where = f"case {i + 1} ({case.label})"
@@ -663,7 +675,11 @@ class Part:
 
     def _diagnose(self, leaf, cases, received, slips) -> list[tuple[str, str]]:
         """Slips that reproduce the student's numbers for ``leaf`` on every case that ran."""
-        ran = [(c, r[leaf]) for c, r in zip(cases, received, strict=True) if r and leaf in r]
+        ran = [
+            (c, r[leaf])
+            for c, r in zip(cases, received, strict=True)
+            if r and leaf in r and leaf in c.expected
+        ]
         if not ran:
             return []
         found: list[tuple[str, str]] = []

@@ -29,6 +29,9 @@ NEWTON_SHAPES = [(30, 2), (40, 3), (60, 4)]
 #: quadratically, so with the contract's ``tol=1e-10`` both land within ~1e-12 of the optimum;
 #: stopping after a few steps misses by 1e-3 or more.
 FIT_TOL = 1e-6
+#: Features of the memory case of ``hessian_diagonal``: its m x m Hessian, 8 m^2 = 3.2 GB, does
+#: not fit in the sandbox's 2 GiB, while the diagonal needs 3 m numbers.
+LARGE_M = 20_000
 #: ``|X w|`` of the "large" loss case: far beyond where ``sigmoid`` rounds to 0 or 1 (about
 #: 37), where ``log(sigmoid(z))`` gives ``-inf`` unless the loss is written stably.
 LARGE_MARGIN = 800.0
@@ -202,20 +205,6 @@ class LogisticLoss(_LogisticPart):
     def extract(self, value):
         return {"loss": _one(value, "loss"), "loss_large": _one(value, "loss")}
 
-    def _judge_leaf(self, leaf, cases, received, errors):
-        # Each case carries only one of the two leaves.
-        keep = [i for i, c in enumerate(cases) if leaf in c.expected]
-        return super()._judge_leaf(
-            leaf,
-            [cases[i] for i in keep],
-            [received[i] for i in keep],
-            [errors[i] for i in keep],
-        )
-
-    def _diagnose(self, leaf, cases, received, slips):
-        keep = [i for i, c in enumerate(cases) if leaf in c.expected]
-        return super()._diagnose(leaf, [cases[i] for i in keep], [received[i] for i in keep], slips)
-
     def slips(self):
         def log_of_linear(case):
             s = case.context
@@ -381,11 +370,50 @@ class HessianDiagonal(_LogisticPart):
     name = "hessian_diagonal"
     points = 2
     leaf = "H"
-    components = {"diagonal": (2, ("H",))}
+    components = {"diagonal": (1, ("H",)), "many features": (1, ("H_large",))}
     checks = (
         "The diagonal `sum_n r_n X_ni^2` against the reference and against the diagonal of "
-        "central differences of the gradient.",
+        "central differences of the gradient; and on many features: m = 300, and in the "
+        f"batch grader also m = {LARGE_M}, where an m x m matrix does not fit in the memory "
+        "allowed.",
     )
+
+    def make_cases(self, rng):
+        cases = super().make_cases(rng)
+        # Many features: everywhere a few hundred; in the sandbox also LARGE_M, where forming
+        # the m x m matrix runs out of memory.
+        for m, sandbox_only in ((300, False), (LARGE_M, True)):
+            X = rng.normal(0.0, 1.0, (3, m))
+            w = rng.normal(0.0, 1.0 / np.sqrt(m), m)
+            cases.append(
+                Case(
+                    Call(self.name, (w.copy(), X.copy())),
+                    {"H_large": ref.hessian_diagonal(w, X)},
+                    f"N=3, m={m}",
+                    {"X": X, "w": w, "N": 3},
+                    sandbox_only=sandbox_only,
+                )
+            )
+        return cases
+
+    def extract(self, value):
+        return {"H": _one(value, "h"), "H_large": _one(value, "h")}
+
+    def judge(self, cases, run, seed=None):
+        result = super().judge(cases, run, seed)
+        large = [i for i, c in enumerate(cases) if "H_large" in c.expected]
+        errors = [run.outcomes[i].error or "" for i in large if i < len(run.outcomes)]
+        if any("memory" in e.lower() for e in errors):
+            result.diagnoses.append(
+                (
+                    "formed-the-matrix",
+                    "`hessian_diagonal` ran out of memory with m = "
+                    f"{LARGE_M} features: it builds the m x m matrix ({LARGE_M}^2 numbers, "
+                    "3.2 GB). Each diagonal entry needs only its own column: "
+                    "`r @ X**2` with `r = y_hat * (1 - y_hat)`",
+                )
+            )
+        return result
 
     def case(self, s):
         def grad(w):

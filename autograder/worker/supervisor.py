@@ -43,7 +43,9 @@ from .wire import (
     TreeEncoder,
     check_str,
     check_str_list,
+    pack,
     read_frame,
+    write_all,
     write_frame,
 )
 
@@ -57,6 +59,12 @@ REPORT_SECONDS = 10.0
 # The private /tmp a submission may fill: a few of the largest files it may write.
 TMP_FILES_PER_SUBMISSION = 4
 OPEN_FILES = 256
+# All answers of one notebook together: far beyond honest answers (a few kilobytes), small
+# enough that a flood of numbers cannot exhaust the grader's memory.
+MAX_RESULT_BYTES = 128 * 1024**2
+# One frame from a part's process: one call's answer, at most MAX_RESULT_ELEMENTS floats for
+# the value and as many for the arguments after the call.
+MAX_PART_FRAME_BYTES = 80 * 1024**2
 # The keeper, the namespace's init, the loader and a part's child are counted with the
 # student's processes by RLIMIT_NPROC.
 GRADER_PROCESSES = 4
@@ -343,7 +351,7 @@ class Attempt:
         os.set_blocking(fd, False)
         self.names[fd] = name
         if name != "out":
-            self.readers[fd] = FrameReader()
+            self.readers[fd] = FrameReader(MAX_PART_FRAME_BYTES)
         self.selector.register(fd, selectors.EVENT_READ)
 
     def _unwatch(self, fd: int) -> None:
@@ -612,13 +620,11 @@ class Job:
         self.blob = blob
         self.output = OutputSink(self.limits["max_output_bytes"])
 
-        def function(name: str, data: dict):
-            from ..test_functions import bind
-
-            return bind(name, data)
+        # Imported here, in the supervisor, before any student code could plant a stand-in.
+        from ..test_functions import bind
 
         self._activation = ACTIVATIONS.__getitem__
-        self._function = function
+        self._function = bind
 
     def decode_call(self, part: int, call: int) -> tuple[tuple, dict, bool]:
         node = self.parts[part][1][call]
@@ -641,6 +647,7 @@ class Report:
         self.imports: set[str] = set()
         self.notes: list[str] = []
         self.parts: dict[int, dict] = {}
+        self.kept_bytes = 0
 
     def absorb(self, header: dict) -> None:
         """Imports, flags and notes from an untrusted report."""
@@ -667,6 +674,10 @@ class Report:
         """One call's outcome, validated and re-encoded."""
         decoder = TreeDecoder(blob, RESULT_KINDS)
         out: dict[str, Any] = {"value": None, "error": None, "args_after": None}
+        self.kept_bytes += len(blob)
+        if self.kept_bytes > MAX_RESULT_BYTES:
+            out["error"] = "returned more numbers than the grader keeps for one notebook"
+            return out
         try:
             error = header.get("error")
             if error is not None:
@@ -798,13 +809,12 @@ class Supervisor:
             try:
                 job = Job(header, blob)
                 report = grade(self, job)
-                answer, answer_blob = report.header(), report.encoder.blob()
+                frame = pack(report.header(), report.encoder.blob())
             except Exception:
                 # A bug of ours, not the submission's doing: say so, and stay up for the next.
                 traceback.print_exc()
-                answer = {"k": "failed", "error": traceback.format_exc(limit=3)[-1500:]}
-                answer_blob = b""
-            write_frame(self.proto_out, answer, answer_blob)
+                frame = pack({"k": "failed", "error": traceback.format_exc(limit=3)[-1500:]})
+            write_all(self.proto_out, frame)
 
 
 def grade(sup: Supervisor, job: Job) -> Report:

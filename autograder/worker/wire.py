@@ -141,10 +141,15 @@ def parse_header(text: bytes) -> dict:
 
 def write_frame(fd: int, header: dict, blob: bytes = b"") -> None:
     """Write one frame to a file descriptor, all of it (pipes may take it in pieces)."""
-    data = memoryview(pack(header, blob))
-    while data:
-        written = _write(fd, data)
-        data = data[written:]
+    write_all(fd, pack(header, blob))
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Write bytes to a blocking file descriptor until all are written."""
+    view = memoryview(data)
+    while view:
+        written = _write(fd, view)
+        view = view[written:]
 
 
 def read_frame(fd: int, max_bytes: int = MAX_HEADER_BYTES + MAX_BLOB_BYTES) -> tuple[dict, bytes]:
