@@ -53,7 +53,8 @@ __all__ = [
 ]
 
 # The grading API: the checks of every contract part and nbgrader's in-kernel hook. (The batch
-# grader, `autograder.grade`, and the gradebook writer import nbgrader: import them directly.)
+# grader `autograder.grade`, the gradebook writer and the feedback pages are heavier imports:
+# import those modules directly.)
 from .checks import ASSIGNMENTS, PARTS, check_function, format_part_text  # noqa: E402
 from .nbgrader_hook import hidden_test  # noqa: E402
 

@@ -43,6 +43,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-db", action="store_true", help="do not write to a gradebook")
     p.add_argument("--jobs", type=int, default=None, help="parallel workers (default: cores)")
     p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="tcp://HOST:PORT",
+        help="grade on the workers of this Dask distributed scheduler instead of locally",
+    )
+    p.add_argument(
         "--seed",
         type=int,
         default=DEFAULT_SEED,
@@ -83,7 +89,7 @@ def main(argv=None) -> int:
     try:
         from .grade import default_runner
 
-        runner = default_runner()
+        runner = default_runner()  # imported here to fail early; workers resolve it again
     except Exception as exc:  # without isolation the grader must not run student code
         return _fail(EXIT_GRADER, f"the sandbox (autograder.sandbox) is not available: {exc}")
 
@@ -106,16 +112,28 @@ def main(argv=None) -> int:
     except OSError as exc:
         return _fail(EXIT_GRADER, f"cannot create {out}: {exc}")
 
+    from .distributed import ClusterError
+
     start = time.perf_counter()
-    grades = grade_all(
-        notebooks,
-        args.seed,
-        args.jobs,
-        runner=runner,
-        progress=not args.quiet,
-        feedback_dir=out / "feedback",
-    )
+    try:
+        grades = grade_all(
+            notebooks,
+            args.seed,
+            args.jobs,
+            runner=runner,
+            progress=not args.quiet,
+            feedback_dir=out / "feedback",
+            scheduler=args.scheduler,
+        )
+    except ClusterError as exc:
+        return _fail(EXIT_GRADER, str(exc))
     seconds = time.perf_counter() - start
+
+    ran = [g for g in grades if not g.flags & {"missing-notebook", "unreadable"}]
+    failed = [g for g in ran if g.flags & {"sandbox-error", "grader-error"}]
+    if ran and len(failed) == len(ran):
+        # Not one notebook could be run: the grader is broken, not the submissions.
+        return _fail(EXIT_GRADER, f"no notebook could be graded: {failed[0].problem}")
 
     csv_path = write_csv(grades, out / "grades.csv")
     summary = summarize(grades, seconds) + f"\nRun seed: {args.seed}"

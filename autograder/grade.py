@@ -180,7 +180,7 @@ def grade_notebook(
             return _all_failed(grade, str(exc), {"unreadable"})
         parts = ASSIGNMENTS[nb.assignment][1]
         # Cases built to exhaust memory only where the sandbox's limit contains them.
-        sandboxed = runner is None
+        sandboxed = runner is None or getattr(runner, "__module__", "") == "autograder.sandbox"
         cases = {p: draw_cases(p, seed, sandboxed) for p in parts}
         calls = [c.call for p in parts for c in cases[p]]
         run_fn = runner if runner is not None else default_runner()
@@ -243,6 +243,7 @@ def grade_all(
     runner: Runner | None = None,
     progress: bool = True,
     feedback_dir: str | Path | None = None,
+    scheduler: str | None = None,
 ) -> list[NotebookGrade]:
     """Grade many notebooks, in parallel across processes, with a progress bar.
 
@@ -260,12 +261,21 @@ def grade_all(
         Show a tqdm progress bar on stderr.
     feedback_dir : str or Path, optional
         Also write each notebook's feedback page there (in the worker processes).
+    scheduler : str, optional
+        A Dask scheduler's address (``tcp://HOST:PORT``): grade on that cluster instead of
+        local processes (see :mod:`autograder.distributed`); ``jobs`` is then ignored.
 
     Returns
     -------
     list of NotebookGrade
         In the order of ``notebooks``.
     """
+    if scheduler:
+        from .distributed import grade_on_cluster
+
+        return grade_on_cluster(
+            notebooks, scheduler, run_seed, limits, runner, progress, feedback_dir
+        )
     from tqdm import tqdm
 
     jobs = max(1, jobs or os.cpu_count() or 1)
@@ -278,14 +288,21 @@ def grade_all(
                 out[i] = _grade_job((nb, run_seed, limits, runner, feedback_dir))
                 bar.update()
         else:
+            retry = []
             with ProcessPoolExecutor(max_workers=jobs) as pool:
                 futures = {
                     pool.submit(_grade_job, (nb, run_seed, limits, runner, feedback_dir)): i
                     for i, nb in enumerate(notebooks)
                 }
                 for future in as_completed(futures):
-                    out[futures[future]] = future.result()
-                    bar.update()
+                    try:
+                        out[futures[future]] = future.result()
+                        bar.update()
+                    except Exception:  # a worker process died: grade its notebooks again below
+                        retry.append(futures[future])
+            for i in sorted(retry):
+                out[i] = _grade_job((notebooks[i], run_seed, limits, runner, feedback_dir))
+                bar.update()
     finally:
         bar.close()
     return [g for g in out if g is not None]

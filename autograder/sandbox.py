@@ -11,8 +11,9 @@ Two isolation modes (``SubmissionRun.isolation`` says which one ran):
     A warm worker process inside bubblewrap: no network, a filesystem view of only the Python
     installation, the virtual environment's ``site-packages`` and a minimal copy of the
     worker's own code (never the course repository, ``solutions/``, the reference, the
-    gradebook or other submissions), read-only; running as an unprivileged uid of its own, with
-    no capabilities. Each submission then gets fresh user, pid, mount and IPC namespaces (see
+    gradebook or other submissions), read-only; without capabilities, as a uid of its own when
+    the grader is root (else as the grader's user inside a user namespace). Each submission
+    then gets fresh user, pid, mount and IPC namespaces (see
     :mod:`autograder.worker.isolate`): a private ``/tmp``, resource limits, and every process
     it started killed with it.
 
@@ -193,7 +194,8 @@ class _Slot:
 # -- the worker --------------------------------------------------------------------------------
 
 
-def _bwrap_command(layout: dict[str, str], lib: str, uid: int) -> list[str]:
+def _bwrap_command(layout: dict[str, str], lib: str, uid: int | None) -> list[str]:
+    """The command line of a worker in bubblewrap (``uid`` None: the grader is not root)."""
     args = [
         shutil.which("bwrap") or "bwrap",
         "--unshare-pid",
@@ -241,7 +243,24 @@ def _bwrap_command(layout: dict[str, str], lib: str, uid: int) -> list[str]:
         "/",
         "--chdir",
         "/tmp",
-        # setpriv needs these two to switch to the slot's uid; it then drops every capability.
+    ]
+    python = [
+        layout["executable"],
+        "-I",
+        "-S",
+        "-B",
+        "-c",
+        _BOOT.format(lib=SANDBOX_LIB, site=SANDBOX_SITE),
+        "ns",
+    ]
+    if uid is None:
+        # Not root: bubblewrap itself enters a user namespace, and the worker runs as the
+        # grader's own user there, without capabilities.
+        return [*args[:1], "--unshare-user", *args[1:], "--", *python]
+    # Root: switch to the slot's uid with setpriv (which needs these two capabilities and then
+    # drops every capability), so that the kernel counts the submission's processes.
+    return [
+        *args,
         "--cap-add",
         "CAP_SETUID",
         "--cap-add",
@@ -255,15 +274,13 @@ def _bwrap_command(layout: dict[str, str], lib: str, uid: int) -> list[str]:
         "--inh-caps=-all",
         "--no-new-privs",
         "--",
-        layout["executable"],
-        "-I",
-        "-S",
-        "-B",
-        "-c",
-        _BOOT.format(lib=SANDBOX_LIB, site=SANDBOX_SITE),
-        "ns",
+        *python,
     ]
-    return args
+
+
+def _privileged() -> bool:
+    """Whether the grader runs as root (and so can give each worker a uid of its own)."""
+    return os.geteuid() == 0 and shutil.which("setpriv") is not None
 
 
 def _plain_command(layout: dict[str, str], lib: str) -> list[str]:
@@ -297,9 +314,11 @@ class Worker:
         lib = _shipped_package()
         env = dict(_SCRUBBED_ENV)
         self.workdir = tempfile.mkdtemp(prefix="gbh-worker-")
-        if self.mode == "bwrap":
+        if self.mode == "bwrap" and _privileged():
             self.slot = _Slot()
             command = _bwrap_command(layout, lib, self.slot.uid)
+        elif self.mode == "bwrap":
+            command = _bwrap_command(layout, lib, None)
         else:
             command = _plain_command(layout, lib)
             env["HOME"] = env["TMPDIR"] = self.workdir
@@ -637,6 +656,9 @@ def run_submission(
         Calls to make, grouped by ``Call.part``: each part runs in its own process, under the
         part's time limit, on a fresh copy of the loaded notebook.
     limits : Limits
+        ``load_seconds`` applies to each cell (a cell past it is stopped and loses its own
+        definitions; all cells together get twice that); ``part_seconds`` to all calls of
+        one part together.
     mode : {"auto", "bwrap", "fallback"}, optional
         Overrides ``GBH_SANDBOX``.
 

@@ -91,3 +91,26 @@ def test_one_notebook_can_be_graded(tmp_path):
     assert (
         tmp_path / "feedback" / "hal_bias_not_summed" / "mlp_backprop" / "mlp_backprop.html"
     ).is_file()
+
+
+def _sandbox_that_cannot_start(cells, calls, limits):
+    raise RuntimeError("bwrap: cannot create namespace")
+
+
+def test_a_sandbox_that_fails_everywhere_is_the_graders_failure(tmp_path, capsys, monkeypatch):
+    """When not one notebook can run, is it exit status 3, not a CSV of zeros?"""
+    monkeypatch.setattr("autograder.grade.default_runner", lambda: _sandbox_that_cannot_start)
+    code = main(
+        [
+            str(SAMPLES / "ada_full_marks"),
+            "--out",
+            str(tmp_path),
+            "--no-db",
+            "--jobs",
+            "1",
+            "--quiet",
+        ]
+    )
+    assert code == 3
+    assert "cannot create namespace" in capsys.readouterr().err
+    assert not (tmp_path / "grades.csv").exists()

@@ -197,3 +197,44 @@ def test_the_sandbox_gives_the_same_grades_as_running_in_process(sandboxed, grad
 def test_the_sandbox_reports_a_sigmoid_that_overflows(sandboxed, graded):
     """Is `1 / (1 + exp(-z))`, right in value but overflowing, refused in the sandbox too?"""
     assert set(_differences(sandboxed, graded)) & OVERFLOW_ONLY == set()
+
+
+def _with_function(tmp_path, student, assignment, grade_id, source):
+    """A copy of a sample notebook whose solution cell `grade_id` holds `source`."""
+    import nbformat
+
+    nb = nbformat.read(SAMPLES / student / assignment / f"{assignment}.ipynb", as_version=4)
+    [cell] = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id]
+    cell.source = source
+    path = tmp_path / "submitted" / student / assignment / f"{assignment}.ipynb"
+    path.parent.mkdir(parents=True)
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.mark.slow
+def test_a_diagonal_that_forms_the_matrix_runs_out_of_memory_in_the_sandbox(tmp_path):
+    """Is "without forming the m x m matrix" enforced, through the sandbox's memory limit?"""
+    if not _sandbox_available():
+        pytest.skip("autograder.sandbox is not importable")
+    source = (
+        "def hessian_diagonal(w, X):\n"
+        "    p = 0.5 * (1 + np.tanh(0.5 * (X @ w)))\n"
+        "    return np.diag(X.T @ ((p * (1 - p))[:, None] * X))\n"
+    )
+    path = _with_function(
+        tmp_path, "ada_full_marks", "logistic_hessian", "hessian_diagonal", source
+    )
+    [g] = grade_all(discover(path), jobs=1, progress=False)
+    [r] = [r for r in g.results if r.part == "hessian_diagonal"]
+    assert r.score == 1
+    assert [c.passed for c in r.components] == [True, False]
+    assert "formed-the-matrix" in [name for name, _ in r.diagnoses]
+    assert g.score == 13
+    # The command line grades through the same sandbox, with the same memory case.
+    from autograder.cli import main
+
+    assert main([str(path), "--out", str(tmp_path / "out"), "--no-db", "--quiet"]) == 0
+    with (tmp_path / "out" / "grades.csv").open() as fh:
+        row = next(r for r in csv.DictReader(fh) if r["part"] == "hessian_diagonal")
+    assert (row["score"], row["diagnosis"]) == ("1", "formed-the-matrix")

@@ -176,6 +176,7 @@ def test_each_case_earns_nothing_unearned_and_keeps_honest_points(batch, student
             assert score == 0, f"{student} earned {score} on {row['part']}: {row['message']}"
             assert row["message"].strip(), f"{student}: no explanation for {row['part']}"
         else:
+            assert row["part"] in case["keep"][row["assignment"]]
             assert score == top, f"{student} lost points on {row['part']}: {row['message']}"
         if hit:
             flags |= set(row["flags"].split())

@@ -7,10 +7,12 @@ skip with a reason when bwrap is not installed. CI installs it (``make system-de
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import uuid
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -529,3 +531,171 @@ def test_a_forked_grader_does_not_stop_its_parents_worker():
     assert sandbox._get_worker("bwrap") is parent_worker and parent_worker.alive()
     run = run_submission([DOUBLE], _calls("double"), OK, mode="bwrap")
     np.testing.assert_array_equal(_value(run, "double"), 2 * X)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_big_files_are_refused(mode):
+    """Does writing past the file size limit fail inside the submission, costing that cell?"""
+    cells = ["open('big.bin', 'wb').write(b'x' * (4 * 1024**2))", DOUBLE]
+    limits = Limits(max_file_bytes=1024**2)
+    run = run_submission(cells, _calls("double"), limits, mode=mode)
+    assert run.cell_errors[0].startswith("cell 0: OSError")
+    np.testing.assert_array_equal(_value(run, "double"), 2 * X)
+
+
+@needs_bwrap
+def test_the_submission_sees_only_its_own_processes():
+    """Can a submission reach no process but its own (not the worker, not the grader)?"""
+    cells = [
+        "import os\n"
+        "def reachable(x):\n"
+        "    found = []\n"
+        "    for pid in range(1, 5000):\n"
+        "        try:\n"
+        "            os.kill(pid, 0)\n"
+        "            found.append(pid)\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "    return [len(found), max(found)]\n"
+    ]
+    run = run_submission(cells, _calls("reachable"), OK, mode="bwrap")
+    count, highest = _value(run, "reachable")
+    # The namespace's init, the loader and this part's process: nothing else exists for it.
+    assert count == 3 and highest == 3
+
+
+@needs_bwrap
+def test_bubblewrap_works_for_a_grader_that_is_not_root(monkeypatch):
+    """Does the bwrap mode for non-root graders (a user namespace, no setpriv) load, run
+    parts, contain a crash and end daemons?"""
+    sandbox.shutdown()
+    monkeypatch.setattr(sandbox, "_privileged", lambda: False)
+    try:
+        tag = f"{uuid.uuid4().int % 10**6}.5"
+        cells = [
+            DOUBLE,
+            f"import subprocess\nsubprocess.Popen(['sleep', '{tag}'], start_new_session=True)",
+            "def crash(x):\n    import ctypes\n    return ctypes.string_at(0)",
+        ]
+        run = run_submission(cells, _calls("crash", "double"), OK, mode="bwrap")
+        assert run.isolation == "bwrap"
+        assert sandbox._get_worker("bwrap").slot is None
+        assert "signal 11" in run.parts["crash"].error
+        np.testing.assert_array_equal(_value(run, "double"), 2 * X)
+        assert _host_processes(f"sleep {tag}") == []
+    finally:
+        sandbox.shutdown()
+
+
+# -- the hostile corpus, straight through the sandbox ------------------------------------------
+
+CORPUS = Path(__file__).resolve().parent / "files" / "hostile"
+CORPUS_CASES = json.loads((CORPUS / "expected.json").read_text())["cases"]
+# Ample for the corpus's honest code, short enough for its hanging cases.
+CORPUS_LIMITS = Limits(part_seconds=4, load_seconds=4)
+
+
+def _corpus_calls(assignment: str) -> tuple[list[Call], dict]:
+    """One call per part on inputs drawn here, and the trusted answers to compare with."""
+    from autograder import finite_differences, reference
+    from autograder.activations import tanh
+    from autograder.test_functions import TEST_FUNCTIONS
+
+    rng = np.random.default_rng(7)
+    g = ActivationRef("tanh")
+    if assignment == "mlp_backprop":
+        ref = reference.mlp
+        params = ref.init_params(4, 5, 3, rng)
+        X, y = rng.normal(size=(6, 4)), rng.normal(size=6)
+        y_hat, cache = ref.forward(X, params, tanh)
+        d3 = ref.grad_output(y_hat, y)
+        dW2, db2, d2 = ref.grad_layer2(d3, cache, params, tanh)
+        A = np.array([[3.0, 1.0], [1.0, 2.0]])
+        b = np.array([0.5, -1.0])
+        theta = np.array([0.2, -0.4])
+        a1, a2 = rng.normal(size=5), rng.normal(size=5)
+        table = {
+            "forward": ((X, params, g), (y_hat, cache)),
+            "mse_loss": ((y_hat, y), ref.mse_loss(y_hat, y)),
+            "grad_output": ((y_hat, y), d3),
+            "grad_layer3": ((d3, cache), ref.grad_layer3(d3, cache)),
+            "grad_layer2": ((d3, cache, params, g), (dW2, db2, d2)),
+            "grad_layer1": ((d2, X, cache, params, g), ref.grad_layer1(d2, X, cache, params, tanh)),
+            "backward": ((X, y, params, g), ref.backward(X, y, params, tanh)),
+            "numerical_gradient": (
+                (FunctionRef("quadratic", {"A": A, "b": b}), theta),
+                TEST_FUNCTIONS["quadratic"].grad(theta, A, b),
+            ),
+            "relative_error": ((a1, a2), finite_differences.relative_error(a1, a2)),
+        }
+    else:
+        ref = reference.logistic
+        X = np.column_stack([rng.normal(size=(30, 2)), np.ones(30)])
+        y = (rng.random(30) < 1 / (1 + np.exp(-X @ np.array([1.0, -2.0, 0.3])))).astype(float)
+        w = rng.normal(size=3) * 0.3
+        z = rng.normal(size=7) * 50
+        table = {
+            "sigmoid": ((z,), ref.sigmoid(z)),
+            "logistic_loss": ((w, X, y), ref.logistic_loss(w, X, y)),
+            "logistic_grad": ((w, X, y), ref.logistic_grad(w, X, y)),
+            "logistic_hessian": ((w, X), ref.logistic_hessian(w, X)),
+            "hessian_diagonal": ((w, X), ref.hessian_diagonal(w, X)),
+            "newton_step": ((w, X, y), ref.newton_step(w, X, y)),
+            "fit_newton": ((X, y), ref.fit_newton(X, y)),
+        }
+    calls = [Call(part, args) for part, (args, _) in table.items()]
+    return calls, {part: answer for part, (_, answer) in table.items()}
+
+
+def _close(got, want) -> bool:
+    if isinstance(want, dict):
+        return (
+            isinstance(got, dict)
+            and set(got) == set(want)
+            and all(_close(got[k], want[k]) for k in want)
+        )
+    if isinstance(want, tuple):
+        return (
+            isinstance(got, tuple)
+            and len(got) == len(want)
+            and all(_close(a, b) for a, b in zip(got, want, strict=True))
+        )
+    want = np.asarray(want, dtype=float)
+    return (
+        isinstance(got, np.ndarray)
+        and got.shape == want.shape
+        and bool(np.allclose(got, want, rtol=1e-5, atol=1e-8))
+    )
+
+
+@pytest.mark.slow
+@needs_bwrap
+@pytest.mark.parametrize("case", sorted(CORPUS_CASES))
+def test_corpus_case_in_the_sandbox(case):
+    """Does each hostile notebook, run straight through the sandbox, get its flags, wrong or
+    failed answers where expected, and the right numbers everywhere else?"""
+    from autograder.submission import SubmissionError, read_code_cells
+
+    expected = CORPUS_CASES[case]
+    assignment = expected["assignment"]
+    path = CORPUS / "submitted" / case / assignment / f"{assignment}.ipynb"
+    try:
+        cells = read_code_cells(path)
+    except SubmissionError:
+        assert expected["zero"] == "all"  # corrupt or missing: the grader's business
+        return
+    calls, answers = _corpus_calls(assignment)
+    run = run_submission(cells, calls, CORPUS_LIMITS, mode="bwrap")
+    assert set(expected["flags"]) <= run.flags, (run.flags, run.notes)
+    for part, answer in answers.items():
+        result = run.parts[part]
+        right = (
+            result.error is None
+            and len(result.outcomes) == 1
+            and result.outcomes[0].error is None
+            and _close(result.outcomes[0].value, answer)
+        )
+        if part in expected["zero"]:
+            assert not right, f"{case}: {part} came back right"
+        else:
+            assert right, f"{case}: {part}: {result.error or result.outcomes}"

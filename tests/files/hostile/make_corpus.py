@@ -7,8 +7,9 @@ assignment's notebook is a correct copy, so each case also shows that the damage
 notebook it was done in.
 
 ``expected.json`` says, per case, what it tries (``what``), the flags the grader must raise
-(``flags``), the parts that must score 0 (``zero``; ``"all"`` for every part of the
-notebook) and that every other part keeps full marks. Hostile code that destroys files aims at
+(``flags``), the parts of the changed notebook that must score 0 (``zero``; ``"all"`` for
+every part of it) and the honest parts, of both notebooks, that must keep full marks
+(``keep``, by assignment). Hostile code that destroys files aims at
 a decoy tree (:data:`DECOY`) that the test creates and checks afterwards, never at a real
 path: the corpus must be harmless even if someone grades it without isolation.
 
@@ -31,6 +32,29 @@ ROOT = HERE.parents[2]
 BASE = ROOT / "samples" / "submitted" / "ada_full_marks"
 OUT = HERE / "submitted"
 ASSIGNMENTS = ("mlp_backprop", "logistic_hessian")
+#: The graded parts of each notebook (COURSE.md, "Exercise contract").
+PARTS = {
+    "mlp_backprop": (
+        "forward",
+        "mse_loss",
+        "grad_output",
+        "grad_layer3",
+        "grad_layer2",
+        "grad_layer1",
+        "backward",
+        "numerical_gradient",
+        "relative_error",
+    ),
+    "logistic_hessian": (
+        "sigmoid",
+        "logistic_loss",
+        "logistic_grad",
+        "logistic_hessian",
+        "hessian_diagonal",
+        "newton_step",
+        "fit_newton",
+    ),
+}
 
 #: Where the destructive cases aim (the test fills it with files and checks them afterwards).
 DECOY = "/tmp/gbh-hostile-decoy"
@@ -704,7 +728,9 @@ def main() -> None:
             else:
                 edit(nb)
                 nbformat.write(nb, path)
-        expected["cases"][student] = {"assignment": assignment, **outcome}
+        zero = PARTS[assignment] if outcome["zero"] == "all" else outcome["zero"]
+        keep = {a: [p for p in PARTS[a] if a != assignment or p not in zero] for a in ASSIGNMENTS}
+        expected["cases"][student] = {"assignment": assignment, **outcome, "keep": keep}
     (HERE / "expected.json").write_text(json.dumps(expected, indent=1, sort_keys=True) + "\n")
     print(f"{len(CASES)} cases written to {OUT.relative_to(ROOT)}")
 

@@ -1,0 +1,261 @@
+"""Grading on a Dask distributed cluster: ``python -m autograder grade ... --scheduler URL``.
+
+One machine grades a class in a couple of minutes; for more, the same per-notebook work runs
+on the workers of a `Dask distributed <https://distributed.dask.org>`_ cluster. The client (the
+instructor's machine) reads every notebook and sends its *content* (workers on other machines
+do not share its file system); each worker runs :func:`autograder.grade.grade_notebook` with its
+own sandbox, renders the feedback page, and sends back plain data. The client then writes the
+CSV, the feedback pages and the gradebook exactly as a local run does. Each student's cases
+derive from the run seed, the student and the assignment only (:func:`~autograder.grade.student_seed`),
+so where a notebook is graded does not change its grade.
+
+Starting a cluster (every worker machine needs this repository installed with ``make setup``,
+and bubblewrap, like the grading machine)::
+
+    .venv/bin/dask scheduler --host 0.0.0.0 --port 8786            # on one machine
+    .venv/bin/dask worker tcp://SCHEDULER:8786 --nthreads 2 --nworkers 1   # on each worker
+
+then ``python -m autograder grade submitted/ --out grades --scheduler tcp://SCHEDULER:8786``.
+The scheduler port takes pickled tasks: expose it only on a network you trust.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from .grade import DEFAULT_SEED, NotebookGrade, _grade_safely
+from .protocol import Limits
+from .submission import NotebookFile
+
+__all__ = ["ClusterError", "code_fingerprint", "grade_on_cluster"]
+
+#: How long to wait for the scheduler to answer before giving up: long enough for a scheduler
+#: on another continent, short enough that a typo in the address fails fast.
+CONNECT_SECONDS = 20
+#: Largest notebook sent to a worker. Bigger files are graded as unreadable locally: a
+#: notebook of code is kilobytes, and the sandbox's own limits would refuse the rest anyway.
+MAX_NOTEBOOK_BYTES = 64 * 1024**2
+
+
+class ClusterError(RuntimeError):
+    """The cluster cannot be used (unreachable, no workers, or workers with other code)."""
+
+
+@dataclass(frozen=True)
+class _Task:
+    """One notebook as sent to a worker: plain data, no path the worker could not open."""
+
+    student: str
+    assignment: str
+    notebook: str
+    path: str
+    content: bytes
+
+
+def code_fingerprint() -> str:
+    """A hash of the grader's Python code (checks, reference, sandbox and all).
+
+    Two machines grade identically only if they run the same code; the client compares its
+    fingerprint with every worker's before sending any notebook.
+
+    Returns
+    -------
+    str
+        Hex SHA-256 of every ``autograder/**/*.py``, in path order.
+    """
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        if "__pycache__" in path.parts:
+            continue
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _grade_task(task: _Task, run_seed: int, limits, runner, with_feedback: bool):
+    """On a worker: grade one notebook from its content; return the grade and its page."""
+    with tempfile.TemporaryDirectory(prefix="gbh-dask-") as tmp:
+        # The grader reads notebooks from files; the name keeps its messages the same.
+        local = Path(tmp) / f"{task.notebook}.ipynb"
+        local.write_bytes(task.content)
+        nb = NotebookFile(task.student, task.assignment, task.notebook, local)
+        grade = _grade_safely(nb, run_seed, limits, runner)
+    grade.path = task.path  # as the client knows it, so the CSV and pages match a local run
+    page = None
+    if with_feedback:
+        # Rendering costs about as much as grading: do it here, in parallel on the cluster.
+        from .feedback import render_feedback
+
+        page = render_feedback(grade)
+    return grade, page
+
+
+def _local_grade(nb: NotebookFile, run_seed: int, limits, runner) -> NotebookGrade:
+    """Notebooks that never reach a sandbox (missing, unreadable) are graded on the client."""
+    return _grade_safely(nb, run_seed, limits, runner)
+
+
+def _write_page(grade: NotebookGrade, page: str, feedback_dir: Path) -> None:
+    path = feedback_dir / grade.student / grade.assignment / f"{grade.notebook}.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(page, encoding="utf-8")
+
+
+def _read(nb: NotebookFile) -> bytes | None:
+    """The notebook's bytes, or None when it must be graded locally (missing, unreadable)."""
+    if nb.problem is not None:
+        return None
+    try:
+        if os.path.getsize(nb.path) > MAX_NOTEBOOK_BYTES:
+            return None
+        return Path(nb.path).read_bytes()
+    except OSError:
+        return None
+
+
+def _connect(scheduler: str):
+    try:
+        from distributed import Client
+    except ImportError as exc:  # pragma: no cover - distributed is a dependency
+        raise ClusterError(f"the distributed package is not installed: {exc}") from exc
+    try:
+        return Client(scheduler, timeout=CONNECT_SECONDS, set_as_default=False)
+    except Exception as exc:  # OSError, TimeoutError, ValueError for a malformed address
+        raise ClusterError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
+
+
+def _check_workers(client) -> int:
+    """The number of workers; raises when there are none or they run other code."""
+    mine = code_fingerprint()
+    try:
+        theirs = client.run(code_fingerprint)
+    except Exception as exc:
+        raise ClusterError(f"cannot run the grader on the workers: {exc}") from exc
+    if not theirs:
+        raise ClusterError("the scheduler has no workers (start some with `dask worker`)")
+    stale = sorted(address for address, fp in theirs.items() if fp != mine)
+    if stale:
+        raise ClusterError(
+            "these workers run a different version of the grader, so their grades could "
+            f"differ from a local run: {', '.join(stale)} (install the same commit there)"
+        )
+    return len(theirs)
+
+
+def grade_on_cluster(
+    notebooks: list[NotebookFile],
+    scheduler: str,
+    run_seed: int = DEFAULT_SEED,
+    limits: Limits | None = None,
+    runner=None,
+    progress: bool = True,
+    feedback_dir: str | Path | None = None,
+) -> list[NotebookGrade]:
+    """Grade notebooks on a Dask cluster; same results, in the same order, as ``grade_all``.
+
+    Parameters
+    ----------
+    notebooks : list of NotebookFile
+    scheduler : str
+        The scheduler's address, ``tcp://HOST:PORT``.
+    run_seed : int
+    limits : Limits, optional
+    runner : callable, optional
+        As in :func:`autograder.grade.grade_notebook`; the workers' own sandbox by default.
+        Must be importable on the workers (a module-level function).
+    progress : bool
+        Show a tqdm progress bar on stderr.
+    feedback_dir : str or Path, optional
+        Write each notebook's feedback page there (rendered on the workers, written here).
+
+    Returns
+    -------
+    list of NotebookGrade
+        In the order of ``notebooks``.
+
+    Raises
+    ------
+    ClusterError
+        When the scheduler cannot be reached, has no workers, or its workers run other code.
+    """
+    from tqdm import tqdm
+
+    feedback = Path(feedback_dir) if feedback_dir is not None else None
+    out: list[NotebookGrade | None] = [None] * len(notebooks)
+    pages: dict[int, str] = {}
+    remote: dict[int, _Task] = {}
+    for i, nb in enumerate(notebooks):
+        content = _read(nb)
+        if content is None:
+            out[i] = _local_grade(nb, run_seed, limits, runner)
+        else:
+            remote[i] = _Task(nb.student, nb.assignment, nb.notebook, str(nb.path), content)
+
+    bar = tqdm(total=len(notebooks), desc="grading", unit="nb", disable=not progress)
+    bar.update(len(notebooks) - len(remote))
+    client = _connect(scheduler)
+    try:
+        if remote:
+            from distributed import as_completed
+
+            _check_workers(client)
+            run = uuid.uuid4().hex[:12]  # keys of two runs on one scheduler never collide
+            futures = {
+                client.submit(
+                    _grade_task,
+                    task,
+                    run_seed,
+                    limits,
+                    runner,
+                    feedback is not None,
+                    # Same notebook content twice is still two students: never deduplicate.
+                    pure=False,
+                    key=f"grade-{run}-{i}",
+                ): i
+                for i, task in remote.items()
+            }
+            for future in as_completed(futures, loop=client.loop):
+                i = futures[future]
+                try:
+                    grade, page = future.result()
+                except Exception as exc:  # the task itself failed (a worker kept dying)
+                    nb = notebooks[i]
+                    grade = _grade_safely(nb, run_seed, limits, _failing_runner(exc))
+                    page = None
+                out[i] = grade
+                if page is not None:
+                    pages[i] = page
+                future.release()
+                bar.update()
+    finally:
+        bar.close()
+        client.close()
+
+    if feedback is not None:
+        from .feedback import write_feedback
+
+        for i, grade in enumerate(out):
+            if grade is None:
+                continue
+            if i in pages:
+                _write_page(grade, pages[i], feedback)
+            else:
+                write_feedback(grade, feedback)
+    return [g for g in out if g is not None]
+
+
+def _failing_runner(exc: BaseException):
+    """A runner that reports the cluster's failure as the sandbox's, for that notebook only."""
+
+    def runner(cells, calls, limits):
+        raise RuntimeError(f"the cluster could not grade this notebook: {exc}")
+
+    return runner
