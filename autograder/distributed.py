@@ -6,8 +6,9 @@ instructor's machine) reads every notebook and sends its *content* (workers on o
 do not share its file system); each worker runs :func:`autograder.grade.grade_notebook` with its
 own sandbox, renders the feedback page, and sends back plain data. The client then writes the
 CSV, the feedback pages and the gradebook exactly as a local run does. Each student's cases
-derive from the run seed, the student and the assignment only (:func:`~autograder.grade.student_seed`),
-so where a notebook is graded does not change its grade.
+derive from the run seed, the student and the assignment only
+(:func:`~autograder.grade.student_seed`), so where a notebook is graded does not change its
+grade.
 
 Starting a cluster (every worker machine needs this repository installed with ``make setup``,
 and bubblewrap, like the grading machine)::

@@ -75,16 +75,29 @@ def _path_text(text: str) -> bool:
     )
 
 
+def _parse(source: str) -> ast.AST | None:
+    """The cell's syntax tree (magics blanked if need be), or None if it does not parse."""
+    try:
+        return ast.parse(source)
+    except SyntaxError:
+        pass
+    except (ValueError, RecursionError, MemoryError):
+        return None
+    text, refusal = prepare_source(source)
+    if refusal:
+        return None
+    try:
+        return ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
 def audit_cells(cells: list[str]) -> SourceAudit:
     """Scan every cell that parses; cells that do not are reported by the sandbox instead."""
     audit = SourceAudit()
     for source in cells:
-        text, refusal = prepare_source(source)
-        if refusal:
-            continue
-        try:
-            tree = ast.parse(text)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
+        tree = _parse(source)
+        if tree is None:
             continue
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
@@ -96,27 +109,27 @@ def audit_cells(cells: list[str]) -> SourceAudit:
                     for alias in node.names:
                         _module(audit, f"autograder.{alias.name}")
             elif isinstance(node, ast.Call):
-                func = _dotted(node.func)
-                if func in ("__import__", "importlib.import_module") and node.args:
-                    arg = node.args[0]
-                    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-                        _module(audit, arg.value)
+                _call(audit, node)
             elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-                if _path_text(node.value) and len(node.value) < 300:
+                if len(node.value) < 300 and _path_text(node.value):
                     audit.note("forbidden-import", f"mentions the path {node.value!r}")
             elif isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 for target in targets:
                     _assignment(audit, target)
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and _dotted(node.func) in ("setattr",) and node.args:
-                root = _root_name(node.args[0])
-                if root in _PATCH_TARGET_ROOTS:
-                    audit.note("tampering", f"calls setattr on {_dotted(node.args[0])}")
-            if isinstance(node, ast.Subscript) and _dotted(node.value) == "sys.modules":
-                if isinstance(getattr(node, "ctx", None), ast.Store):
-                    audit.note("tampering", "assigns an entry of sys.modules")
     return audit
+
+
+def _call(audit: SourceAudit, node: ast.Call) -> None:
+    func = _dotted(node.func)
+    if not node.args:
+        return
+    first = node.args[0]
+    if func in ("__import__", "importlib.import_module"):
+        if isinstance(first, ast.Constant) and isinstance(first.value, str):
+            _module(audit, first.value)
+    elif func == "setattr" and _root_name(first) in _PATCH_TARGET_ROOTS:
+        audit.note("tampering", f"calls setattr on {_dotted(first)}")
 
 
 def _assignment(audit: SourceAudit, target: ast.AST) -> None:

@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from ..test_functions import STRICT_FLOATING_POINT_PARTS
 from .convert import NotNumbersError, describe_error, encode_result, short
 from .watch import Watcher
 from .wire import TreeEncoder, write_frame
@@ -172,12 +173,20 @@ def run_cells(task: LoaderTask, namespace: dict, watcher: Watcher) -> tuple[list
     return errors, stopped
 
 
-def _call_outcome(fn, args, kwargs, return_args, watcher: Watcher) -> tuple[dict, bytes]:
+def _call_outcome(
+    fn, args, kwargs, return_args, watcher: Watcher, strict: bool = False
+) -> tuple[dict, bytes]:
+    import numpy as np
+
     encoder = TreeEncoder()
     header: dict[str, Any] = {"k": "outcome", "value": None, "error": None, "args_after": None}
+    # Parts that promise "no overflow warning" (sigmoid) are run with overflow raising, as
+    # the in-process path does, so a right-valued but overflowing answer is caught here too.
+    fp = {"over": "raise", "invalid": "raise"} if strict else {}
     try:
         try:
-            value = fn(*args, **kwargs)
+            with np.errstate(**fp):
+                value = fn(*args, **kwargs)
         finally:
             watcher.restore_builtins()
     except MemoryError:
@@ -238,9 +247,10 @@ def run_part(task: LoaderTask, index: int, namespace: dict, watcher: Watcher, fd
             },
         )
         return
+    strict = name in STRICT_FLOATING_POINT_PARTS
     for call_index in range(n_calls):
         args, kwargs, return_args = task.decode_call(index, call_index)
-        header, blob = _call_outcome(fn, args, kwargs, return_args, watcher)
+        header, blob = _call_outcome(fn, args, kwargs, return_args, watcher, strict)
         _flush()
         write_frame(fd, header, blob)
     try:

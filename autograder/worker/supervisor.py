@@ -20,6 +20,7 @@ Two modes: ``ns`` (inside bubblewrap, a fresh user/pid/mount/IPC namespace per s
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 import re
@@ -764,6 +765,9 @@ class Supervisor:
             import matplotlib.pyplot  # noqa: F401
         except Exception:
             pass
+        # Everything imported so far lives as long as the worker: keep the garbage collector of
+        # each forked child from walking it, which would copy those pages for nothing.
+        gc.freeze()
 
     def probe(self) -> str | None:
         """Try one empty submission; return why isolation fails, or None."""
