@@ -21,10 +21,16 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as _numpy
+
 from ..test_functions import STRICT_FLOATING_POINT_PARTS
 from .convert import NotNumbersError, describe_error, encode_result, short
 from .watch import Watcher
 from .wire import TreeEncoder, write_frame
+
+# Taken before any student code runs: a submission may replace ``numpy`` in sys.modules or
+# patch ``numpy.errstate``, and the grader's own machinery must not use the fake.
+_ERRSTATE = _numpy.errstate
 
 # A private snapshot of the builtins for this module's functions: a submission that replaces
 # ``builtins.isinstance`` (or any other) in its process must not break the worker's own code.
@@ -176,8 +182,6 @@ def run_cells(task: LoaderTask, namespace: dict, watcher: Watcher) -> tuple[list
 def _call_outcome(
     fn, args, kwargs, return_args, watcher: Watcher, strict: bool = False
 ) -> tuple[dict, bytes]:
-    import numpy as np
-
     encoder = TreeEncoder()
     header: dict[str, Any] = {"k": "outcome", "value": None, "error": None, "args_after": None}
     # Parts that promise "no overflow warning" (sigmoid) are run with overflow raising, as
@@ -185,7 +189,7 @@ def _call_outcome(
     fp = {"over": "raise", "invalid": "raise"} if strict else {}
     try:
         try:
-            with np.errstate(**fp):
+            with _ERRSTATE(**fp):
                 value = fn(*args, **kwargs)
         finally:
             watcher.restore_builtins()
