@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import base64
 import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -36,11 +36,15 @@ def test_feedback_names_part_points_shapes_error_and_cause(transposed):
     assert "Checked:" in page
 
 
-def test_feedback_embeds_a_small_png_figure(transposed):
-    """Is there one embedded PNG (the page works offline, alone)?"""
+def test_feedback_embeds_a_small_figure(transposed):
+    """Is there one inline SVG bar per output, red for the wrong one (the page works alone)?"""
     page = render_feedback(transposed)
-    [data] = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
-    assert base64.b64decode(data).startswith(b"\x89PNG")
+    [svg] = re.findall(r"<svg .*?</svg>", page, flags=re.S)
+    ET.fromstring(svg)  # well-formed XML, so browsers draw it
+    bars = re.findall(r'<rect [^>]*fill="(#[0-9a-f]+)"', svg)
+    n_outputs = sum(len(r.leaf_errors) for r in transposed.results)
+    assert len(bars) == n_outputs
+    assert bars.count("#c62828") >= 1  # the transposed dW2
     assert "<script" not in page
 
 
