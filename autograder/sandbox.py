@@ -34,6 +34,7 @@ from __future__ import annotations
 import atexit
 import compileall
 import fcntl
+import functools
 import logging
 import multiprocessing.util
 import os
@@ -50,7 +51,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from .protocol import Call, CallOutcome, Limits, PartRun, SubmissionRun
-from .sandbox_audit import audit_cells
+from .sandbox_audit import SourceAudit, audit_cells
 from .worker.supervisor import HARD_GRACE_SECONDS, KNOWN_FLAGS, MAX_LOAD_ATTEMPTS
 from .worker.wire import (
     RESULT_KINDS,
@@ -87,6 +88,11 @@ SANDBOX_SITE = "/opt/gbh/site-packages"
 # What the worker needs from the grader's package: no reference, no checks, no CLI.
 SHIPPED_MODULES = ("activations.py", "protocol.py", "test_functions.py")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
+# Most code cells of a class's notebooks are the handout's own, the same for every student:
+# their source scan is remembered, per cell, up to this many cells of at most this size (a
+# few megabytes of text in all).
+AUDIT_CACHE_CELLS = 1024
+AUDIT_CACHE_CELL_CHARS = 16 * 1024
 
 _BOOT = (
     "import sys; sys.path[:0] = [{lib!r}]; sys.path.append({site!r}); "
@@ -401,10 +407,16 @@ class Worker:
                     raise SandboxError(f"the worker is gone: {exc}") from None
                 view = view[written:]
 
-    def run(self, header: dict, blob: bytes, seconds: float) -> tuple[dict, bytes]:
-        """Send one submission; return the worker's raw answer."""
+    def run(self, header: dict, blob: bytes, seconds: float, meanwhile=None) -> tuple[dict, bytes]:
+        """Send one submission; return the worker's raw answer.
+
+        ``meanwhile``, if given, is called after the submission is sent and before the answer
+        is awaited: grader-side work that then overlaps with the sandbox's.
+        """
         deadline = time.monotonic() + seconds
         self._write(pack(header, blob), deadline)
+        if meanwhile is not None:
+            meanwhile()
         return self._read(deadline)
 
     def alive(self) -> bool:
@@ -569,7 +581,9 @@ def _deadline_seconds(limits: Limits, n_parts: int) -> float:
 
     load = LOAD_BUDGET_FACTOR * limits.load_seconds + HARD_GRACE_SECONDS
     part = limits.part_seconds + HARD_GRACE_SECONDS
-    return (MAX_LOAD_ATTEMPTS + n_parts) * load + n_parts * part + HOST_GRACE_SECONDS
+    # A part that hangs after other parts ran in its process is run once more, first in a
+    # fresh process, before it is blamed: up to two hangs and two loads per part.
+    return (MAX_LOAD_ATTEMPTS + 2 * n_parts) * load + 2 * n_parts * part + HOST_GRACE_SECONDS
 
 
 def _outcome(node: dict, decoder: TreeDecoder) -> CallOutcome:
@@ -629,6 +643,31 @@ def _parse_answer(
     return run
 
 
+@functools.lru_cache(maxsize=AUDIT_CACHE_CELLS)
+def _audit_cell(source: str) -> SourceAudit:
+    # Shared between submissions: never modified, only read by _audit.
+    return audit_cells([source])
+
+
+def _audit(cells: list[str]) -> SourceAudit:
+    """``audit_cells(cells)``, from remembered scans of cells seen before.
+
+    The scan looks at each cell on its own, so merging the cells' findings in order gives
+    the same imports, flags and notes (each note once, in order of first appearance).
+    """
+    merged = SourceAudit()
+    for source in cells:
+        if len(source) > AUDIT_CACHE_CELL_CHARS:
+            found = audit_cells([source])
+        else:
+            found = _audit_cell(source)
+        merged.imports |= found.imports
+        merged.flags |= found.flags
+        for note in found.notes:
+            merged.note(None, note)
+    return merged
+
+
 def _failed_run(order: list[str], why: str, flag: str, isolation: str) -> SubmissionRun:
     run = SubmissionRun(isolation=isolation)
     run.flags.add(flag)
@@ -653,8 +692,11 @@ def run_submission(
         The notebook's code cells except the grader's test cells, in order. They run in one
         shared namespace; a cell that fails loses its own definitions only.
     calls : list of Call
-        Calls to make, grouped by ``Call.part``: each part runs in its own process, under the
-        part's time limit, on a fresh copy of the loaded notebook.
+        Calls to make, grouped by ``Call.part``. The parts run one after another, each under
+        its own time limit, in a process forked from the loaded notebook; a part that hangs,
+        crashes, tampers or leaves state behind hands the parts after it a fresh copy, and a
+        part is blamed for a hang or a crash only in a fresh copy (see
+        :mod:`autograder.worker.loader`).
     limits : Limits
         ``load_seconds`` applies to each cell (a cell past it is stopped and loses its own
         definitions; all cells together get twice that); ``part_seconds`` to all calls of
@@ -675,13 +717,20 @@ def run_submission(
         calls_per_part[call.part] += 1
     seconds = _deadline_seconds(limits, len(order))
     run = None
+    audits = []
+
+    def audit() -> None:
+        # The source scan needs only the cells: it runs while the sandbox runs them.
+        if not audits:
+            audits.append(_audit(cells))
+
     # A worker that dies mid-submission is replaced and the submission tried once more: a
     # fault of the grader's own should not cost a student; a submission that really kills
     # its worker fails twice and only costs itself.
     for attempt in range(WORKER_ATTEMPTS):
         worker = _get_worker(chosen)
         try:
-            answer, answer_blob = worker.run(header, blob, seconds)
+            answer, answer_blob = worker.run(header, blob, seconds, audit)
             if answer.get("k") == "failed":
                 raise SandboxError(f"the worker failed: {check_str(answer.get('error', ''))}")
             run = _parse_answer(answer, answer_blob, order, calls_per_part)
@@ -697,10 +746,11 @@ def run_submission(
             why = f"the grader's sandbox stopped while running this notebook ({exc})"
             run = _failed_run(order, why[:300], "crash", chosen)
     run.isolation = chosen
-    audit = audit_cells(cells)
-    run.imports |= audit.imports
-    run.flags |= audit.flags
-    for note in audit.notes:
+    audit()
+    scan = audits[0]
+    run.imports |= scan.imports
+    run.flags |= scan.flags
+    for note in scan.notes:
         if note not in run.notes:
             run.notes.append(note)
     return run

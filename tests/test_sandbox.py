@@ -252,6 +252,105 @@ def test_a_part_that_exits_or_crashes_costs_that_part_only(mode, body, words):
     np.testing.assert_array_equal(_value(run, "double"), 2 * X)
 
 
+TRIPLE = "def triple(x):\n    return 3 * np.asarray(x)\n"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_honest_parts_share_one_process(mode):
+    """Do the parts of an honest notebook run one after another in a single process?"""
+    cells = [
+        "import os\n"
+        "def pid_a(x):\n    return os.getpid()\n"
+        "def pid_b(x):\n    return os.getpid()\n"
+        "def pid_c(x):\n    return os.getpid()\n"
+    ]
+    run = run_submission(cells, _calls("pid_a", "pid_b", "pid_c"), OK, mode=mode)
+    pids = {float(_value(run, p)) for p in ("pid_a", "pid_b", "pid_c")}
+    assert len(pids) == 1
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    "body",
+    [
+        # numpy patched: flagged as tampering
+        "np.asarray = lambda *a, **k: np.zeros(3)",
+        # a name of the notebook rebound: not tampering, but state the next part would see
+        "global triple\n    triple = lambda x: x",
+        # a timer whose handler would interrupt whatever runs next
+        "import signal\n"
+        "    signal.signal(signal.SIGALRM, lambda *a: 1 / 0)\n"
+        "    signal.setitimer(signal.ITIMER_REAL, 0.05)",
+        # a thread that would patch numpy in the middle of the next part
+        "import threading, time\n"
+        "    def later():\n"
+        "        time.sleep(0.1)\n"
+        "        np.asarray = lambda *a, **k: np.zeros(3)\n"
+        "    threading.Thread(target=later, daemon=True).start()",
+    ],
+    ids=["numpy-patch", "rebound-name", "timer", "thread"],
+)
+def test_a_part_that_leaves_state_behind_costs_the_next_part_nothing(mode, body):
+    """Does an honest part after one that patched numpy, rebound a name, set a timer or
+    started a thread still get the right numbers, from a fresh process?"""
+    cells = [
+        DOUBLE,
+        TRIPLE.replace("return", "import time\n    time.sleep(0.2)\n    return"),
+        f"import os\ndef meddle(x):\n    {body}\n    return os.getpid()\n",
+        "def pid(x):\n    return os.getpid()\n",
+    ]
+    run = run_submission(cells, _calls("double", "meddle", "triple", "pid"), OK, mode=mode)
+    np.testing.assert_array_equal(_value(run, "double"), 2 * X)
+    np.testing.assert_array_equal(_value(run, "triple"), 3 * X)
+    assert run.parts["meddle"].error is None
+    assert float(_value(run, "pid")) != float(_value(run, "meddle"))
+    if body.startswith("np.asarray"):
+        assert "tampering" in run.flags
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_part_that_hangs_after_others_costs_only_itself(mode):
+    """Does a part that hangs in the process its earlier parts ran in time out, and do the
+    parts before and after it keep their results?"""
+    cells = [DOUBLE, TRIPLE, "def spin(x):\n    while True:\n        pass"]
+    run = run_submission(cells, _calls("double", "spin", "triple"), HANG, mode=mode)
+    np.testing.assert_array_equal(_value(run, "double"), 2 * X)
+    np.testing.assert_array_equal(_value(run, "triple"), 3 * X)
+    assert run.parts["spin"].error == "timed out after 3 s"
+    assert run.parts["spin"].flags == {"timeout"}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_part_that_kills_its_process_after_others_costs_only_itself(mode):
+    """Does a part that kills the process shared with earlier parts cost only itself?"""
+    cells = [
+        DOUBLE,
+        TRIPLE,
+        "import os, signal\ndef die(x):\n    os.kill(os.getpid(), signal.SIGKILL)\n",
+    ]
+    run = run_submission(cells, _calls("double", "die", "triple"), OK, mode=mode)
+    np.testing.assert_array_equal(_value(run, "double"), 2 * X)
+    np.testing.assert_array_equal(_value(run, "triple"), 3 * X)
+    assert "signal 9" in run.parts["die"].error
+    assert run.parts["die"].flags == {"crash"}
+    assert "crash" in run.flags
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_part_that_fails_only_after_another_is_run_again_fresh(mode):
+    """Is a part that dies only because of what an earlier part did in the shared process
+    run again, first in a fresh process, and judged by that run?"""
+    cells = [
+        "import os\nSEEN = []\n"
+        "def first(x):\n    SEEN.append(1)\n    return x\n"
+        "def fragile(x):\n    if SEEN:\n        os._exit(1)\n    return 2 * x\n"
+    ]
+    run = run_submission(cells, _calls("first", "fragile"), OK, mode=mode)
+    np.testing.assert_array_equal(_value(run, "first"), X)
+    np.testing.assert_array_equal(_value(run, "fragile"), 2 * X)
+    assert "crash" not in run.flags
+
+
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize(
     "cell",

@@ -15,7 +15,7 @@ watch
 isolate
     Per-submission namespaces, capabilities and resource limits (Linux, via ``ctypes``).
 loader
-    Runs the notebook's cells, then runs each part in a forked child.
+    Runs the notebook's cells, then the parts, one after another, in a forked child.
 supervisor
     The warm process: receives submissions from the grader and reports what happened.
 """

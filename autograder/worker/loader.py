@@ -1,19 +1,32 @@
-"""Runs a notebook's cells, then each part's calls in a forked child.
+"""Runs a notebook's cells, then the parts' calls in a forked child.
 
 This is the only place student code runs. The loader executes the cells in one shared
 namespace; a cell that raises, has a syntax error or runs too long loses only its own
-definitions. Then, for each part the supervisor asks for, it forks a child (a fresh copy of the
-loaded notebook, so one part cannot leave state behind for the next) that calls the student's
-function and writes every outcome to a pipe of its own. The supervisor times each part and
-reads the answers; nothing the loader or its children send is trusted beyond being numbers.
+definitions. Then, when the supervisor asks for the parts from a given one on, it forks a child
+(a fresh copy of the loaded notebook) that runs those parts one after another and streams every
+outcome, and a ``part_done`` frame after each part, to a pipe of its own. The supervisor times
+each part from those frames and reads the answers; nothing the loader or its children send is
+trusted beyond being numbers.
+
+One child serves many parts because a fork of the warm process costs milliseconds, more than
+an honest part's whole work. The child ends after a part that left anything behind that could
+change how the next part runs (see :func:`left_state_behind`: tampering, processes, threads,
+signal handlers, timers, rebound names, a changed random state, ...), and the loader forks a
+fresh one from the untouched loaded notebook for the parts after it; the supervisor likewise
+runs a part that hung or died again, first in a fresh child, before it blames that part. So a
+part that tampers, hangs or crashes costs only itself. What a part leaves inside the notebook's
+own objects (an item appended to a list) is seen by the parts after it, as when the notebook
+runs top to bottom: it can only change that notebook's own answers.
 """
 
 from __future__ import annotations
 
 import builtins
 import builtins as _builtins_module
+import gc
 import os
 import re
+import resource
 import signal
 import socket
 import sys
@@ -25,6 +38,7 @@ import numpy as _numpy
 
 from ..test_functions import STRICT_FLOATING_POINT_PARTS
 from .convert import NotNumbersError, describe_error, encode_result, short
+from .isolate import set_child_subreaper
 from .watch import Watcher
 from .wire import TreeEncoder, write_frame
 
@@ -42,8 +56,34 @@ LOAD_BUDGET_FACTOR = 2
 # The process calls the loader makes after student code ran, captured before it ran.
 _fork, _waitpid, _close, _exit, _kill = os.fork, os.waitpid, os.close, os._exit, os.kill
 _signal, _setitimer, _recv_fds = signal.signal, signal.setitimer, socket.recv_fds
-_monotonic = time.monotonic
+_monotonic, _sleep = time.monotonic, time.sleep
 _MAGIC_LINE = re.compile(r"^\s*[%!]")
+# What a part could change for the parts after it, captured before student code ran.
+_getsignal, _getitimer, _sigmask = signal.getsignal, signal.getitimer, signal.pthread_sigmask
+_getrlimit, _getrusage = resource.getrlimit, resource.getrusage
+_current_frames, _getcwd = sys._current_frames, os.getcwd
+_gc_collect, _gc_freeze = gc.collect, gc.freeze
+_SIGNALS = tuple(sorted(signal.valid_signals()))
+_TIMERS = (signal.ITIMER_REAL, signal.ITIMER_VIRTUAL, signal.ITIMER_PROF)
+_RLIMITS = (
+    resource.RLIMIT_AS,
+    resource.RLIMIT_CPU,
+    resource.RLIMIT_NPROC,
+    resource.RLIMIT_FSIZE,
+    resource.RLIMIT_NOFILE,
+    resource.RLIMIT_STACK,
+)
+# Modules whose attributes a part could rebind for the parts after it (builtins are restored
+# after every call, see Watcher.restore_builtins).
+_SHARED_MODULES = tuple(
+    m for m in (_numpy, getattr(_numpy, "linalg", None), getattr(_numpy, "random", None)) if m
+) + tuple(sys.modules[name] for name in ("math", "os", "sys") if name in sys.modules)
+# A part whose process grew by more than this (peak resident memory) hands the parts after it
+# a fresh process: honest parts allocate kilobytes, and the memory limit is per process.
+MAX_RSS_GROWTH_KIB = 256 * 1024
+# Processes just killed count against the process limit until they are reaped, so a fork right
+# after a fork bomb was ended can fail for a moment: the loader retries for this long.
+FORK_RETRY_SECONDS = 2.0
 
 
 class CellTimeout(BaseException):
@@ -74,6 +114,11 @@ class LoaderTask:
     reap : callable or None
         Ends every process the submission started; ``None`` means ``kill(-1)``, right only
         inside the submission's own pid namespace.
+    allowed_roots : tuple of str
+        Paths the worker itself reads from (see :class:`~.watch.Watcher`).
+    part_seconds : float
+        Wall-clock limit of one part: a child whose CPU time left is short of what the next
+        part could use hands that part a fresh process.
     """
 
     cells: list[str]
@@ -85,6 +130,7 @@ class LoaderTask:
     ctl_fd: int
     reap: Any = None
     allowed_roots: tuple[str, ...] = ()
+    part_seconds: float = 0.0
 
 
 def prepare_source(source: str) -> tuple[str, str | None]:
@@ -234,23 +280,26 @@ def _is_array(value) -> bool:
     return type(value) is np.ndarray
 
 
-def run_part(task: LoaderTask, index: int, namespace: dict, watcher: Watcher, fd: int) -> None:
-    """In a forked child: call one part's function for each of its calls, report each outcome."""
+def run_part(task: LoaderTask, index: int, namespace: dict, watcher: Watcher, fd: int) -> dict:
+    """Call one part's function for each of its calls and report each outcome on ``fd``.
+
+    Returns
+    -------
+    dict
+        The part's ``part_done`` header, for the caller to send once it knows whether this
+        process may run the next part.
+    """
     name, n_calls = task.parts[index]
     fn = namespace.get(name)
     if fn is None:
-        write_frame(fd, {"k": "part_done", "error": "not defined", **watcher.report()})
-        return
+        return {"k": "part_done", "i": index, "error": "not defined", **watcher.report()}
     if not callable(fn):
-        write_frame(
-            fd,
-            {
-                "k": "part_done",
-                "error": f"is a {type(fn).__name__}, not a function",
-                **watcher.report(),
-            },
-        )
-        return
+        return {
+            "k": "part_done",
+            "i": index,
+            "error": f"is a {type(fn).__name__}, not a function",
+            **watcher.report(),
+        }
     strict = name in STRICT_FLOATING_POINT_PARTS
     for call_index in range(n_calls):
         args, kwargs, return_args = task.decode_call(index, call_index)
@@ -261,7 +310,171 @@ def run_part(task: LoaderTask, index: int, namespace: dict, watcher: Watcher, fd
         watcher.check_tampering()
     except BaseException:
         watcher.note("tampering", "the tampering check itself failed")
-    write_frame(fd, {"k": "part_done", "error": None, **watcher.report()})
+    return {"k": "part_done", "i": index, "error": None, **watcher.report()}
+
+
+def _rng_state() -> Any:
+    legacy = getattr(getattr(_numpy, "random", None), "mtrand", None)
+    try:
+        name, keys, pos, gauss, cached = legacy._rand.get_state()
+        state: Any = (name, keys.tobytes(), pos, gauss, cached)
+    except Exception:
+        state = None
+    random = sys.modules.get("random")
+    try:
+        return state, random.getstate() if random is not None else None
+    except Exception:
+        return state, None
+
+
+def process_state(namespace: dict) -> dict:
+    """What one part could change that would change how the next part of the notebook runs.
+
+    Compared by :func:`left_state_behind`; cheap (tens of microseconds), taken in the child
+    before its first part.
+    """
+    return {
+        "names": dict(namespace),
+        "modules": [dict(vars(module)) for module in _SHARED_MODULES],
+        "signals": [_getsignal(s) for s in _SIGNALS],
+        "mask": _sigmask(signal.SIG_BLOCK, ()),
+        "timers": [_getitimer(t) for t in _TIMERS],
+        "rlimits": [_getrlimit(r) for r in _RLIMITS],
+        "recursion": sys.getrecursionlimit(),
+        "path": sys.path[:],
+        # Compared by identity: the same objects, not equal ones.
+        "sys": (
+            sys.gettrace(),
+            sys.getprofile(),
+            sys.stdin,
+            sys.stdout,
+            sys.stderr,
+            sys.modules,
+        ),
+        "cwd": _getcwd(),
+        "environ": dict(os.environ),
+        "random": _rng_state(),
+        "rss": _getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    }
+
+
+def _has_live_children() -> bool:
+    # The child is a subreaper: every process a part started, however detached, is either its
+    # child or the descendant of a live child. Zombies are collected on the way.
+    while True:
+        try:
+            pid, _ = _waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return False
+        if pid == 0:
+            return True
+
+
+def _same_bindings(before: dict, now: dict, exact: bool) -> bool:
+    # Dicts compare in C, each value by identity first; a name rebound to an equal value
+    # changes nothing, one rebound to an array raises (ambiguous truth) and counts as changed.
+    try:
+        return bool(before == now) if exact else bool(before.items() <= now.items())
+    except Exception:
+        return False
+
+
+def left_state_behind(before: dict, namespace: dict, part_seconds: float) -> bool:
+    """Whether the part that just ran left anything that could change the next part's run.
+
+    Parameters
+    ----------
+    before : dict
+        :func:`process_state` taken before the child's first part.
+    namespace : dict
+        The notebook's namespace.
+    part_seconds : float
+        The next part's wall-clock limit.
+
+    Returns
+    -------
+    bool
+        True if the next part must run in a fresh process: a process or thread still running,
+        a rebound, added or deleted name in the notebook or in numpy, math, os or sys, a
+        changed signal handler, mask, timer, resource limit, working directory, environment
+        or random state, a trace function, much more memory, or too little CPU time left.
+    """
+    # Objects the part dropped are finalised now, on its time: a rigged __del__ must not run
+    # during the next part.
+    _gc_collect()
+    if _has_live_children() or len(_current_frames()) > 1:
+        return True
+    now = process_state(namespace)
+    if not _same_bindings(before["names"], now["names"], True):
+        return True
+    # Modules may gain attributes honestly (a submodule imported on first use).
+    for old, new in zip(before["modules"], now["modules"], strict=True):
+        if not _same_bindings(old, new, False):
+            return True
+    for key in ("signals", "mask", "timers", "rlimits", "recursion", "path", "cwd", "environ"):
+        if before[key] != now[key]:
+            return True
+    if before["random"] != now["random"]:
+        return True
+    if any(a is not b for a, b in zip(before["sys"], now["sys"], strict=True)):
+        return True
+    if now["rss"] - before["rss"] > MAX_RSS_GROWTH_KIB:
+        return True
+    usage = _getrusage(resource.RUSAGE_SELF)
+    soft, _ = before["rlimits"][1]
+    if soft != resource.RLIM_INFINITY:
+        left = soft - (usage.ru_utime + usage.ru_stime)
+        # Room for the next part even if it keeps both of this machine's cores busy.
+        if left < 2 * part_seconds + 1:
+            return True
+    return False
+
+
+def _must_stop(
+    before: dict | None, namespace: dict, task: LoaderTask, watcher: Watcher, flags: set
+) -> bool:
+    """Whether the next part needs a fresh child (new flags, state left behind, or unsure)."""
+    if before is None or watcher.flags != flags:
+        return True
+    try:
+        return left_state_behind(before, namespace, task.part_seconds)
+    except Exception:
+        return True
+
+
+def run_parts(task: LoaderTask, start: int, namespace: dict, watcher: Watcher, fd: int) -> None:
+    """In a forked child: run the parts from ``start`` on, until one leaves state behind.
+
+    Each part's outcomes and its ``part_done`` frame are streamed as they come, so the
+    supervisor times every part on its own. The child stops after the last part, or after a
+    part that changed anything the next one could notice (:func:`left_state_behind`); the
+    supervisor then asks for a fresh child for the rest.
+    """
+    try:
+        # Orphans of a part's processes come to this child, so none can go unnoticed.
+        set_child_subreaper()
+    except OSError:
+        pass
+    # The loaded notebook's objects are never garbage: keep the per-part collection short.
+    _gc_freeze()
+    try:
+        before: dict | None = process_state(namespace)
+    except Exception:
+        before = None  # the cells broke what the snapshot reads: one part per child
+    for index in range(start, len(task.parts)):
+        flags = set(watcher.flags)
+        done = run_part(task, index, namespace, watcher, fd)
+        # A part whose function was missing ran no student code and changed nothing.
+        ran = done["error"] is None
+        stop = (
+            ran
+            and index + 1 < len(task.parts)
+            and _must_stop(before, namespace, task, watcher, flags)
+        )
+        _flush()
+        write_frame(fd, done)
+        if stop:
+            return
 
 
 def _reap_strays(task: LoaderTask) -> None:
@@ -282,8 +495,26 @@ def _reap_strays(task: LoaderTask) -> None:
             return
 
 
+def _fork_after_strays(task: LoaderTask) -> int:
+    """``fork``, retried while the strays just killed still count against the process limit."""
+    end = _monotonic() + FORK_RETRY_SECONDS
+    while True:
+        try:
+            return _fork()
+        except BlockingIOError:  # EAGAIN: at the process limit
+            if _monotonic() > end:
+                raise
+            _reap_strays(task)
+            _sleep(0.005)
+
+
 def main(task: LoaderTask) -> None:
-    """The loader's whole life: load, report, then serve parts until told to stop."""
+    """The loader's whole life: load, report, then serve parts until told to stop.
+
+    Each request ``b"part<i>"`` (with a pipe's write end) forks a child that runs the parts
+    from ``i`` on (:func:`run_parts`); when the child is gone, the loader ends whatever it
+    left running and reports ``part_exit`` with the child's wait status.
+    """
     namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
     watcher = Watcher(namespace, task.repo_root, task.allowed_roots)
     watcher.install()
@@ -312,11 +543,11 @@ def main(task: LoaderTask) -> None:
                 _close(fd)
             continue
         index = int(message[4:])
-        pid = _fork()
+        pid = _fork_after_strays(task)
         if pid == 0:
             try:
                 _close(task.ctl_fd)
-                run_part(task, index, namespace, watcher, fds[0])
+                run_parts(task, index, namespace, watcher, fds[0])
                 _flush()
             finally:
                 _exit(0)

@@ -6,8 +6,10 @@ the notebook (:mod:`autograder.worker.loader`), and times, reads and, when neede
 
 * a cell that hangs past its soft timer, or kills the process, is skipped and the notebook is
   loaded again without it (at most :data:`MAX_LOAD_ATTEMPTS` times);
-* a part that hangs, crashes or exits costs that part only: the notebook is loaded again for
-  the parts after it;
+* the parts run one after another in one child of the loader, which streams each part's
+  outcomes and a ``part_done`` frame, so each part is timed on its own; a part that hangs,
+  crashes or exits costs that part only, and is blamed only if that happened in a fresh child
+  (else it runs again, first in a fresh one); after a hang the notebook is loaded again;
 * whatever the submission started is gone before the next submission begins.
 
 Everything read from the submission's processes is decoded strictly (:mod:`.wire`), checked
@@ -32,6 +34,8 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from . import isolate
@@ -66,8 +70,8 @@ MAX_RESULT_BYTES = 128 * 1024**2
 # One frame from a part's process: one call's answer, at most MAX_RESULT_ELEMENTS floats for
 # the value and as many for the arguments after the call.
 MAX_PART_FRAME_BYTES = 80 * 1024**2
-# The keeper, the namespace's init, the loader and a part's child are counted with the
-# student's processes by RLIMIT_NPROC.
+# The keeper (unless the init is cloned directly), the namespace's init, the loader and the
+# parts' child are counted with the student's processes by RLIMIT_NPROC.
 GRADER_PROCESSES = 4
 
 KNOWN_FLAGS = frozenset(
@@ -140,6 +144,34 @@ class DeadError(Exception):
         self.hung = hung
 
 
+@dataclass
+class PartsRun:
+    """What one child running the parts from ``start`` on sent back.
+
+    Attributes
+    ----------
+    start : int
+        The first part of the run: the only one that ran in a process no part ran in before.
+    current : int
+        The first part without a ``part_done`` frame (``len(parts)`` when all finished).
+    outcomes : list
+        Outcome frames of part ``current`` so far.
+    status : int or None
+        The child's wait status, when it ended before the last part.
+    dead : DeadError or None
+        Part ``current`` hung, or the loader died.
+    broken : bool
+        The child sent bytes that are not frames; the rest needs a fresh attempt.
+    """
+
+    start: int
+    current: int
+    outcomes: list = field(default_factory=list)
+    status: int | None = None
+    dead: DeadError | None = None
+    broken: bool = False
+
+
 class Attempt:
     """One isolated process tree that loads the notebook and serves parts."""
 
@@ -165,6 +197,39 @@ class Attempt:
         init_r, init_w = os.pipe()
         if self.sup.mode == "plain":
             self.tmpdir = tempfile.mkdtemp(prefix="submission-", dir=self.sup.scratch)
+        # Where the kernel allows it, the namespace's init is cloned straight into the new
+        # namespaces: one fork of this large process fewer than through a keeper.
+        self.direct = self.sup.mode == "ns" and isolate.can_clone_into_namespaces()
+        if self.direct:
+            self.keeper = None
+            uid, gid = os.getuid(), os.getgid()
+            c2 = isolate.clone_into_namespaces()
+            if c2 == 0:
+                code = 70
+                try:
+                    ctl_sup.close()
+                    os.close(out_r)
+                    os.close(init_r)
+                    self.sup.close_protocol()
+                    # Writing our own id maps needs a dumpable process; no student code
+                    # exists yet, and _init makes us non-dumpable before starting any.
+                    isolate.set_dumpable(True)
+                    isolate.map_own_ids(uid, gid)
+                    self._init(ctl_loader.fileno(), out_w, init_w)
+                    code = 0
+                except BaseException:
+                    traceback.print_exc()
+                finally:
+                    os._exit(code)
+            self.c2 = c2
+            ctl_loader.close()
+            os.close(out_w)
+            os.close(init_w)
+            self.ctl = ctl_sup
+            self.out_r, self.init_r = out_r, init_r
+            for fd, name in ((ctl_sup.fileno(), "ctl"), (out_r, "out"), (init_r, "init")):
+                self._watch(fd, name)
+            return
         keeper = os.fork()
         if keeper == 0:
             code = 70
@@ -287,7 +352,7 @@ class Attempt:
         isolate.set_limits(
             address_space=limits["memory_bytes"],
             cpu_seconds=cpu,
-            processes=limits["max_processes"] + GRADER_PROCESSES,
+            processes=limits["max_processes"] + GRADER_PROCESSES - self.direct,
             file_bytes=limits["max_file_bytes"],
             open_files=OPEN_FILES,
         )
@@ -310,6 +375,7 @@ class Attempt:
             allowed_roots=tuple(sys.path),
             ctl_fd=ctl_fd,
             reap=reap,
+            part_seconds=limits["part_seconds"],
         )
         loader.main(task)
 
@@ -321,6 +387,12 @@ class Attempt:
                 _kill(self.c2)
             else:
                 _kill(self.keeper)
+            if self.keeper is None:
+                # The init is our own child: when it is reaped, its namespace is empty.
+                try:
+                    os.waitpid(self.c2, 0)
+                except ChildProcessError:
+                    pass
         else:
             self._drain_init()
             if self.c2 is not None:
@@ -329,7 +401,8 @@ class Attempt:
                 except OSError:
                     pass
         try:
-            os.waitpid(self.keeper, 0)
+            if self.keeper is not None:
+                os.waitpid(self.keeper, 0)
         except ChildProcessError:
             pass
         if self.sup.mode == "plain":
@@ -458,61 +531,93 @@ class Attempt:
             if self.current_cell is None:
                 deadline = min(deadline, time.monotonic() + REPORT_SECONDS)
 
-    def run_part(self, index: int) -> tuple[list[tuple[dict, bytes]], dict | None, int | None]:
-        """Run part ``index``; return its outcome frames, its final frame and exit status.
+    def run_parts(self, start: int, finished: Callable[[int, list, dict], None]) -> PartsRun:
+        """Run the parts from ``start`` on in one child, each under its own time limit.
 
-        Raises
-        ------
-        DeadError
-            The part hung past its limit, or the loader died.
+        The child streams each part's outcomes and then its ``part_done`` frame; each part's
+        limit starts when the previous part's ``part_done`` arrives. The child stops after the
+        last part, after a part that left state behind (see :mod:`.loader`), or when it dies;
+        a part that hangs stops the run with ``dead`` set (the caller kills this attempt).
+
+        Parameters
+        ----------
+        start : int
+        finished : callable
+            ``finished(index, outcome_frames, final_frame)`` for each part as soon as its
+            ``part_done`` arrives, so its answers are checked while the child runs the next.
         """
+        run = PartsRun(start=start, current=start)
         r, w = os.pipe()
         try:
-            socket.send_fds(self.ctl, [b"part%d" % index], [w])
+            socket.send_fds(self.ctl, [b"part%d" % start], [w])
         except OSError:
             os.close(r)
             os.close(w)
-            raise DeadError(self.loader_status) from None
+            run.dead = DeadError(self.loader_status)
+            return run
         os.close(w)
         self._watch(r, "part")
         self.frames["part"].clear()
-        deadline = time.monotonic() + self.job.limits["part_seconds"]
-        outcomes: list[tuple[dict, bytes]] = []
-        done: dict | None = None
+        n_parts = len(self.job.parts)
+        seconds = self.job.limits["part_seconds"]
+        deadline = time.monotonic() + seconds
         try:
             while True:
-                # The part's own frames first; the loader's exit report ends the part.
-                while self.frames["part"]:
-                    header, blob = self.frames["part"].pop(0)
-                    if header.get("k") == "outcome" and done is None:
-                        outcomes.append((header, blob))
-                    elif header.get("k") == "part_done" and done is None:
-                        done = header
-                    elif header.get("k") == "garbage":
-                        done = done or {"k": "garbage"}
+                # The parts' own frames first; the loader's exit report ends the run.
+                if self._take_part_frames(run, finished):
+                    deadline = time.monotonic() + seconds
+                # After the last part nothing is left to wait for: the attempt is killed next.
+                if run.broken or run.current >= n_parts:
+                    return run
                 if self.frames["ctl"]:
                     header, _ = self.frames["ctl"].pop(0)
                     if header.get("k") == "part_exit" and isinstance(header.get("status"), int):
                         self._drain_part(r)
-                        for h, b in self.frames["part"]:
-                            if h.get("k") == "outcome" and done is None:
-                                outcomes.append((h, b))
-                            elif h.get("k") == "part_done" and done is None:
-                                done = h
-                        return outcomes, done, header["status"]
+                        self._take_part_frames(run, finished)
+                        run.status = header["status"]
+                        return run
                     continue
                 if self.loader_status is not None:
-                    raise DeadError(self.loader_status)
+                    run.dead = DeadError(self.loader_status)
+                    return run
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise DeadError(None, hung=True)
+                    run.dead = DeadError(None, hung=True)
+                    return run
                 for key, _ in self.selector.select(min(left, 1.0)):
                     if key.fd in self.names:
                         self._read(key.fd)
         finally:
             self._unwatch(r)
             _close(r)
-            self.partial = outcomes
+
+    def _take_part_frames(self, run: PartsRun, finished: Callable[[int, list, dict], None]) -> bool:
+        """Sort the part frames received so far into ``run``; True if a part finished."""
+        any_finished = False
+        n_parts = len(self.job.parts)
+        while self.frames["part"] and not run.broken:
+            header, blob = self.frames["part"].pop(0)
+            kind = header.get("k")
+            if run.current >= n_parts:
+                continue  # nothing more is expected: ignore what a part forged
+            if kind == "outcome":
+                # Beyond the part's number of calls an outcome can only be forged: dropped.
+                if len(run.outcomes) < len(self.job.parts[run.current][1]):
+                    run.outcomes.append((header, blob))
+            elif kind == "part_done":
+                finished(run.current, run.outcomes, header)
+                run.current += 1
+                run.outcomes = []
+                any_finished = True
+            elif kind == "garbage":
+                # The stream cannot be followed any further: this part sent a broken answer,
+                # and the parts after it run again in a fresh attempt.
+                finished(run.current, run.outcomes, {"k": "garbage"})
+                run.current += 1
+                run.outcomes = []
+                run.broken = True
+                any_finished = True
+        return any_finished
 
     def _drain_part(self, fd: int) -> None:
         while fd in self.names:
@@ -753,6 +858,7 @@ class Supervisor:
             os.environ["MPLCONFIGDIR"] = "/tmp/.matplotlib"
         import numpy  # noqa: F401
         import numpy.linalg  # noqa: F401
+        import numpy.random  # noqa: F401  (loaded on first use, ~8 ms, by most notebooks)
         import numpy.testing  # noqa: F401
 
         from .. import activations, protocol, test_functions  # noqa: F401
@@ -824,6 +930,10 @@ class Supervisor:
 def grade(sup: Supervisor, job: Job) -> Report:
     """Load the notebook and run every part, loading again after a hang or a crash."""
     report = Report(job)
+
+    def finished(index: int, outcomes: list, done: dict) -> None:
+        report.parts[index] = finish_part(report, job.parts[index][0], outcomes, done)
+
     skip: dict[int, str] = {}
     pending = list(range(len(job.parts)))
     loaded_once = False
@@ -877,28 +987,41 @@ def grade(sup: Supervisor, job: Job) -> Report:
                     if isinstance(cell, int) and not isinstance(cell, bool):
                         skip.setdefault(cell, "stopped")
             while pending:
-                index = pending.pop(0)
+                run = attempt.run_parts(pending[0], finished)
+                pending = list(range(run.current, len(job.parts)))
+                if not pending:
+                    break
+                if run.broken:
+                    break  # load again for the remaining parts
+                if run.current != run.start:
+                    # The part in progress shared its process with parts before it, which may
+                    # be what stopped it: it runs again, first in a fresh process, before it
+                    # is blamed. (A child that ended after a part that left state behind
+                    # lands here too.)
+                    if run.dead is not None:
+                        break  # the loader is gone or the part hung: load again
+                    continue
+                index = run.current
                 name = job.parts[index][0]
-                try:
-                    outcomes, done, status = attempt.run_part(index)
-                except DeadError as dead:
+                pending.pop(0)
+                if run.dead is not None:
                     part_flags: list[str] = []
-                    if dead.hung:
+                    if run.dead.hung:
                         seconds = job.limits["part_seconds"]
                         error = f"timed out after {seconds:g} s"
                         part_flags.append("timeout")
                     else:
-                        error, flag = describe_status(dead.status or 0)
+                        error, flag = describe_status(run.dead.status or 0)
                         part_flags.append(flag)
                     report.flags.update(part_flags)
                     report.parts[index] = {
                         "part": name,
                         "error": error,
                         "flags": part_flags,
-                        "outcomes": [report.outcome(h, b) for h, b in attempt.partial],
+                        "outcomes": [report.outcome(h, b) for h, b in run.outcomes],
                     }
                     break  # load again for the remaining parts
-                report.parts[index] = finish_part(report, name, outcomes, done, status)
+                report.parts[index] = finish_part(report, name, run.outcomes, None, run.status)
             if not pending:
                 return report
         finally:
@@ -911,7 +1034,7 @@ def _cell_number(line: str) -> int:
 
 
 def finish_part(
-    report: Report, name: str, outcomes: list, done: dict | None, status: int | None
+    report: Report, name: str, outcomes: list, done: dict | None, status: int | None = None
 ) -> dict:
     """A part's record from what its child sent and how it ended."""
     part: dict[str, Any] = {
