@@ -15,7 +15,7 @@ import math
 from pathlib import Path
 
 from .checks import MATCH_TOL
-from .checks.core import PartResult, scrub
+from .checks.core import PartResult, format_error, scrub
 from .grade import NotebookGrade
 
 __all__ = ["error_figure_svg", "render_feedback", "write_feedback"]
@@ -45,13 +45,7 @@ padding:.4rem .8rem}.note{color:#555;font-size:.9rem}code{background:#f4f4f4;pad
 
 
 def _fmt(x) -> str:
-    if x is None:
-        return "-"
-    if math.isinf(x):
-        return "not comparable"
-    if math.isnan(x):
-        return "nan"
-    return f"{x:.1e}"
+    return format_error(x, digits=1)
 
 
 def _points(x: float) -> str:

@@ -21,6 +21,8 @@ from urllib.parse import unquote, urlparse
 import pytest
 import yaml
 
+from autograder.checks import PARTS
+
 pytestmark = pytest.mark.slow
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -55,24 +57,7 @@ FIGURE_CHAPTERS = [
     "book/diagonal",
 ]
 #: The functions students write for points: their code must never appear in the book.
-GRADED_FUNCTIONS = [
-    "forward",
-    "mse_loss",
-    "grad_output",
-    "grad_layer3",
-    "grad_layer2",
-    "grad_layer1",
-    "backward",
-    "numerical_gradient",
-    "relative_error",
-    "sigmoid",
-    "logistic_loss",
-    "logistic_grad",
-    "logistic_hessian",
-    "hessian_diagonal",
-    "newton_step",
-    "fit_newton",
-]
+GRADED_FUNCTIONS = list(PARTS)
 #: Pages Sphinx and its extensions generate on their own, besides the chapters.
 GENERATED_PAGES = {"index", "genindex", "search", "prf-prf"}
 #: Directories of the site that hold assets, not pages.

@@ -291,14 +291,15 @@ def _shape_text(shape) -> str:
     return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
-def _fmt(x: float) -> str:
+def format_error(x: float | None, digits: int = 2) -> str:
+    """A relative error for people: ``-`` when absent, words when it is not a number."""
     if x is None:
         return "-"
     if math.isinf(x):
         return "not comparable"
     if math.isnan(x):
         return "nan"
-    return f"{x:.2e}"
+    return f"{x:.{digits}e}"
 
 
 def round_score(score: float, max_score: float) -> float:
@@ -645,7 +646,7 @@ class Part:
             if err > self.match_tol:
                 problem(
                     f"{where}: `{leaf}` differs from the expected values "
-                    f"(relative error {_fmt(err)})"
+                    f"(relative error {format_error(err)})"
                     + ("; it contains nan or inf" if not finite else "")
                 )
             if leaf in case.witnesses and finite:
@@ -660,7 +661,7 @@ class Part:
                 if fd_err > FD_TOL and err <= self.match_tol:
                     problem(
                         f"{where}: `{leaf}` disagrees with finite differences "
-                        f"(relative error {_fmt(fd_err)})"
+                        f"(relative error {format_error(fd_err)})"
                     )
         return {
             "passed": not problems,
@@ -790,12 +791,12 @@ def format_part_text(result: PartResult) -> str:
         if not result.error and comp.expected_shape:
             line += (
                 f"; shapes expected {comp.expected_shape}, received {comp.received_shape}"
-                f"; worst relative error {_fmt(comp.worst_error)}"
+                f"; worst relative error {format_error(comp.worst_error)}"
             )
             if comp.worst_where and not comp.passed:
                 line += f" at {comp.worst_where}"
             if comp.fd_error is not None:
-                line += f"; against finite differences {_fmt(comp.fd_error)}"
+                line += f"; against finite differences {format_error(comp.fd_error)}"
         lines.append(line)
         if not result.error:
             lines += [f"        - {p}" for p in comp.problems]

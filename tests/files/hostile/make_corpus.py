@@ -27,34 +27,15 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.checks import ASSIGNMENTS as CONTRACT
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
 BASE = ROOT / "samples" / "submitted" / "ada_full_marks"
 OUT = HERE / "submitted"
 ASSIGNMENTS = ("mlp_backprop", "logistic_hessian")
-#: The graded parts of each notebook (COURSE.md, "Exercise contract").
-PARTS = {
-    "mlp_backprop": (
-        "forward",
-        "mse_loss",
-        "grad_output",
-        "grad_layer3",
-        "grad_layer2",
-        "grad_layer1",
-        "backward",
-        "numerical_gradient",
-        "relative_error",
-    ),
-    "logistic_hessian": (
-        "sigmoid",
-        "logistic_loss",
-        "logistic_grad",
-        "logistic_hessian",
-        "hessian_diagonal",
-        "newton_step",
-        "fit_newton",
-    ),
-}
+#: The graded parts of each notebook (COURSE.md, "Exercise contract"), in notebook order.
+PARTS = {a: tuple(parts) for a, (_, parts) in CONTRACT.items()}
 
 #: Where the destructive cases aim (the test fills it with files and checks them afterwards).
 DECOY = "/tmp/gbh-hostile-decoy"
