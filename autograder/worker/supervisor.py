@@ -222,13 +222,7 @@ class Attempt:
                 finally:
                     os._exit(code)
             self.c2 = c2
-            ctl_loader.close()
-            os.close(out_w)
-            os.close(init_w)
-            self.ctl = ctl_sup
-            self.out_r, self.init_r = out_r, init_r
-            for fd, name in ((ctl_sup.fileno(), "ctl"), (out_r, "out"), (init_r, "init")):
-                self._watch(fd, name)
+            self._keep_parent_ends(ctl_sup, ctl_loader, out_r, out_w, init_r, init_w)
             return
         keeper = os.fork()
         if keeper == 0:
@@ -245,6 +239,11 @@ class Attempt:
             finally:
                 os._exit(code)
         self.keeper = keeper
+        self._keep_parent_ends(ctl_sup, ctl_loader, out_r, out_w, init_r, init_w)
+
+    def _keep_parent_ends(self, ctl_sup, ctl_loader, out_r, out_w, init_r, init_w) -> None:
+        # After the fork: the supervisor keeps the reading ends and its side of the control
+        # socket; the child's ends must close here, or end-of-file would never be seen.
         ctl_loader.close()
         os.close(out_w)
         os.close(init_w)
