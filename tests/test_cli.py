@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import csv
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,21 +11,13 @@ import pytest
 from autograder.checks import PARTS
 from autograder.cli import main
 
+try:
+    from cli_tools import run_grade_cli
+except ImportError:  # tests/ imported as a package
+    from tests.cli_tools import run_grade_cli
+
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples" / "submitted"
-
-
-def _run(*args, cwd=REPO):
-    env = dict(os.environ)
-    env.pop("PYTHONPATH", None)
-    return subprocess.run(
-        [sys.executable, "-m", "autograder", "grade", *map(str, args)],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
 
 
 @pytest.mark.slow
@@ -36,7 +25,7 @@ def test_grading_the_samples_writes_csv_feedback_gradebook_and_summary(tmp_path)
     """Does the README's command grade the samples and write every output, exit status 0?"""
     out, db = tmp_path / "grades", tmp_path / "gradebook.db"
     start = time.perf_counter()
-    proc = _run(SAMPLES, "--out", out, "--db", f"sqlite:///{db}", "--jobs", "2", "--quiet")
+    proc = run_grade_cli(SAMPLES, "--out", out, "--db", f"sqlite:///{db}", "--jobs", "2", "--quiet")
     seconds = time.perf_counter() - start
     assert proc.returncode == 0, proc.stderr
     with (out / "grades.csv").open() as fh:
@@ -82,7 +71,7 @@ def test_bad_jobs_value_is_a_usage_error(tmp_path):
 def test_one_notebook_can_be_graded(tmp_path):
     """Can PATH be a single notebook, with its parts in the CSV and a feedback page?"""
     nb = SAMPLES / "hal_bias_not_summed" / "mlp_backprop" / "mlp_backprop.ipynb"
-    proc = _run(nb, "--out", tmp_path, "--no-db", "--quiet")
+    proc = run_grade_cli(nb, "--out", tmp_path, "--no-db", "--quiet")
     assert proc.returncode == 0, proc.stderr
     with (tmp_path / "grades.csv").open() as fh:
         rows = {r["grade_id"]: r for r in csv.DictReader(fh)}

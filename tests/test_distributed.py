@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import csv
-import os
 import pickle
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,23 +11,15 @@ import pytest
 from autograder.distributed import _grade_task, _Task, code_fingerprint
 from autograder.grade import discover, grade_notebook
 
+try:
+    from cli_tools import run_grade_cli
+except ImportError:  # tests/ imported as a package
+    from tests.cli_tools import run_grade_cli
+
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples" / "submitted"
 #: The CSV columns that carry the grade; all of them are compared, these must be present.
 SCORE_COLUMNS = ("student_id", "assignment", "grade_id", "score", "max_score")
-
-
-def _grade_cli(*args) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    env.pop("PYTHONPATH", None)
-    return subprocess.run(
-        [sys.executable, "-m", "autograder", "grade", *map(str, args)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
 
 
 def _rows(path: Path) -> dict[tuple[str, str], dict[str, str]]:
@@ -93,11 +82,11 @@ def test_the_code_fingerprint_is_stable():
 def test_the_cluster_gives_the_grades_of_a_local_run(tmp_path, cluster):
     """Does `grade --scheduler` on a LocalCluster write the same CSV as a local run?"""
     local, remote = tmp_path / "local", tmp_path / "remote"
-    proc = _grade_cli(
+    proc = run_grade_cli(
         SAMPLES, "--out", local, "--db", f"sqlite:///{tmp_path / 'local.db'}", "--quiet"
     )
     assert proc.returncode == 0, proc.stderr
-    proc = _grade_cli(
+    proc = run_grade_cli(
         SAMPLES,
         "--out",
         remote,

@@ -207,10 +207,7 @@ class Attempt:
             if c2 == 0:
                 code = 70
                 try:
-                    ctl_sup.close()
-                    os.close(out_r)
-                    os.close(init_r)
-                    self.sup.close_protocol()
+                    self._drop_parent_ends(ctl_sup, out_r, init_r)
                     # Writing our own id maps needs a dumpable process; no student code
                     # exists yet, and _init makes us non-dumpable before starting any.
                     isolate.set_dumpable(True)
@@ -228,10 +225,7 @@ class Attempt:
         if keeper == 0:
             code = 70
             try:
-                ctl_sup.close()
-                os.close(out_r)
-                os.close(init_r)
-                self.sup.close_protocol()
+                self._drop_parent_ends(ctl_sup, out_r, init_r)
                 self._keeper(ctl_loader.fileno(), out_w, init_w)
                 code = 0
             except BaseException:
@@ -240,6 +234,14 @@ class Attempt:
                 os._exit(code)
         self.keeper = keeper
         self._keep_parent_ends(ctl_sup, ctl_loader, out_r, out_w, init_r, init_w)
+
+    def _drop_parent_ends(self, ctl_sup, out_r, init_r) -> None:
+        # In the child: nothing that leads back to the supervisor may stay open in a process
+        # tree that will run student code.
+        ctl_sup.close()
+        os.close(out_r)
+        os.close(init_r)
+        self.sup.close_protocol()
 
     def _keep_parent_ends(self, ctl_sup, ctl_loader, out_r, out_w, init_r, init_w) -> None:
         # After the fork: the supervisor keeps the reading ends and its side of the control
