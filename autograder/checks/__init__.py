@@ -14,6 +14,8 @@ this process, for nbgrader's kernel and the tests).
 
 from __future__ import annotations
 
+from ..contract import ASSIGNMENTS as CONTRACT_ASSIGNMENTS
+from ..contract import Contract
 from ..protocol import PartRun
 from .core import (
     FD_TOL,
@@ -49,6 +51,7 @@ __all__ = [
     "Slip",
     "call_in_process",
     "check_function",
+    "contract",
     "draw_cases",
     "failed_result",
     "format_part_text",
@@ -59,12 +62,19 @@ __all__ = [
 ]
 
 #: Contract parts by name, in notebook order.
-PARTS: dict[str, Part] = {p.name: p for p in [*MLP_PARTS, *GRADIENT_TOOL_PARTS, *LOGISTIC_PARTS]}
+PARTS: dict[str, Part] = {p.name: p for p in [*GRADIENT_TOOL_PARTS, *MLP_PARTS, *LOGISTIC_PARTS]}
+
+
+def contract() -> Contract:
+    """The course contract: the assignments and the spec of every registered part."""
+    return Contract(CONTRACT_ASSIGNMENTS, tuple(p.spec for p in PARTS.values()))
+
 
 #: Assignment name to ``(notebook name, part names)``.
-ASSIGNMENTS: dict[str, tuple[str, list[str]]] = {}
-for _part in PARTS.values():
-    ASSIGNMENTS.setdefault(_part.assignment, (_part.notebook, []))[1].append(_part.name)
+ASSIGNMENTS: dict[str, tuple[str, list[str]]] = {
+    a.name: (a.notebook, [p.name for p in contract().parts_of(a.name)])
+    for a in CONTRACT_ASSIGNMENTS
+}
 
 
 def draw_cases(part: str, seed: int, sandboxed: bool = False) -> list[Case]:

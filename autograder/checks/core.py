@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from ..contract import ASSIGNMENTS, PartSpec
 from ..finite_differences import directional_check
 from ..protocol import Call, CallOutcome, PartRun
 
@@ -426,8 +427,8 @@ class Part:
 
     Attributes
     ----------
-    name, assignment, notebook : str
-    points : float
+    spec : PartSpec
+        The contract's record of the function: name, assignment, points, arguments.
     components : dict of str to (float, tuple of str)
         Component name to its points and the leaves it covers.
     checks : tuple of str
@@ -436,10 +437,7 @@ class Part:
         Leaves that are sums over the batch (a per-sample answer is a classic slip).
     """
 
-    name: str = ""
-    assignment: str = ""
-    notebook: str = ""
-    points: float = 0.0
+    spec: PartSpec
     components: dict[str, tuple[float, tuple[str, ...]]] = {}
     checks: tuple[str, ...] = ()
     bias_leaves: tuple[str, ...] = ()
@@ -465,6 +463,22 @@ class Part:
         return {}
 
     # --- shared -----------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def assignment(self) -> str:
+        return self.spec.assignment
+
+    @property
+    def points(self) -> float:
+        return self.spec.points
+
+    @property
+    def notebook(self) -> str:
+        return next((a.notebook for a in ASSIGNMENTS if a.name == self.assignment), "")
 
     @property
     def leaves(self) -> list[str]:

@@ -17,6 +17,7 @@ import math
 
 import numpy as np
 
+from ..contract import Arg, ArgKind, PartSpec
 from ..finite_differences import relative_error as contract_relative_error
 from ..protocol import Call, CallOutcome, FunctionRef
 from ..test_functions import TEST_FUNCTIONS
@@ -25,7 +26,6 @@ from .core import Case, Malformed, Part, Slip
 __all__ = ["NUMERICAL_GRADIENT_TOL", "RELATIVE_ERROR_FACTOR", "GRADIENT_TOOL_PARTS"]
 
 ASSIGNMENT = "mlp_backprop"
-NOTEBOOK = "mlp_backprop"
 
 #: A central difference with the default step 1e-6 lands within ~1e-9 (relative) of the exact
 #: gradient of the test functions; a forward difference misses by ~1e-4 because their
@@ -76,10 +76,17 @@ def _forward_difference(case, eps=1e-6):
 
 
 class NumericalGradient(Part):
-    name = "numerical_gradient"
-    assignment = ASSIGNMENT
-    notebook = NOTEBOOK
-    points = 2
+    spec = PartSpec(
+        "numerical_gradient",
+        ASSIGNMENT,
+        2,
+        (
+            Arg("f", ArgKind.FUNCTION),
+            Arg("theta", shape="any"),
+            Arg("eps", ArgKind.NUMBER, default="1e-6"),
+        ),
+        "array shaped like theta; theta left unchanged",
+    )
     components = {"gradient": (1, ("gradient",)), "theta unchanged": (1, ())}
     scale_slips = False
     match_tol = NUMERICAL_GRADIENT_TOL
@@ -151,10 +158,9 @@ class NumericalGradient(Part):
 
 
 class RelativeError(Part):
-    name = "relative_error"
-    assignment = ASSIGNMENT
-    notebook = NOTEBOOK
-    points = 1
+    spec = PartSpec(
+        "relative_error", ASSIGNMENT, 1, (Arg("a", shape="any"), Arg("b", shape="any")), "float"
+    )
     components = {"relative error": (1, ())}
     scale_slips = False
     checks = (

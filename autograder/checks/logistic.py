@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import reference as ref
+from ..contract import Arg, ArgKind, PartSpec
 from ..finite_differences import numerical_hessian
 from ..protocol import Call
 from .core import Case, Malformed, Part, Slip
@@ -18,7 +19,11 @@ from .core import Case, Malformed, Part, Slip
 __all__ = ["FIT_TOL", "LOGISTIC_PARTS"]
 
 ASSIGNMENT = "logistic_hessian"
-NOTEBOOK = "logistic_hessian"
+
+# The arguments the parts share, as the contract states them.
+W = Arg("w", shape="(m,)")
+X = Arg("X", shape="(N, m)")
+Y = Arg("y", shape="(N,)")
 
 #: ``(N, m)`` for the loss, gradient and Hessian cases: a batch with a bias column, one
 #: sample, one feature, more features than samples, a larger batch.
@@ -93,8 +98,6 @@ def _curvature(s):
 
 
 class _LogisticPart(Part):
-    assignment = ASSIGNMENT
-    notebook = NOTEBOOK
     leaf = ""
 
     def make_cases(self, rng):
@@ -108,8 +111,13 @@ class _LogisticPart(Part):
 
 
 class Sigmoid(_LogisticPart):
-    name = "sigmoid"
-    points = 1
+    spec = PartSpec(
+        "sigmoid",
+        ASSIGNMENT,
+        1,
+        (Arg("z", shape="any"),),
+        "array shaped like z; no overflow and no nan for |z| up to 1e4",
+    )
     leaf = "sigma"
     components = {"sigma": (1, ("sigma",))}
     scale_slips = False
@@ -165,8 +173,7 @@ class Sigmoid(_LogisticPart):
 
 
 class LogisticLoss(_LogisticPart):
-    name = "logistic_loss"
-    points = 2
+    spec = PartSpec("logistic_loss", ASSIGNMENT, 2, (W, X, Y), "float, the summed cross-entropy")
     leaf = "loss"
     components = {"loss": (1, ("loss",)), "finite for large |Xw|": (1, ("loss_large",))}
     checks = (
@@ -237,8 +244,7 @@ class LogisticLoss(_LogisticPart):
 
 
 class LogisticGrad(_LogisticPart):
-    name = "logistic_grad"
-    points = 2
+    spec = PartSpec("logistic_grad", ASSIGNMENT, 2, (W, X, Y), "grad (m,)")
     leaf = "grad"
     components = {"grad": (2, ("grad",))}
     checks = (
@@ -341,8 +347,7 @@ def _hessian_slips(diagonal: bool):
 
 
 class LogisticHessian(_LogisticPart):
-    name = "logistic_hessian"
-    points = 3
+    spec = PartSpec("logistic_hessian", ASSIGNMENT, 3, (W, X), "H (m, m)")
     leaf = "H"
     components = {"H": (3, ("H",))}
     checks = (
@@ -367,8 +372,9 @@ class LogisticHessian(_LogisticPart):
 
 
 class HessianDiagonal(_LogisticPart):
-    name = "hessian_diagonal"
-    points = 2
+    spec = PartSpec(
+        "hessian_diagonal", ASSIGNMENT, 2, (W, X), "h (m,), without forming the m x m matrix"
+    )
     leaf = "H"
     components = {"diagonal": (1, ("H",)), "many features": (1, ("H_large",))}
     checks = (
@@ -451,8 +457,7 @@ class HessianDiagonal(_LogisticPart):
 
 
 class NewtonStep(_LogisticPart):
-    name = "newton_step"
-    points = 2
+    spec = PartSpec("newton_step", ASSIGNMENT, 2, (W, X, Y), "w_new (m,)")
     leaf = "w"
     components = {"w_new": (2, ("w",))}
     scale_slips = False
@@ -524,8 +529,18 @@ class NewtonStep(_LogisticPart):
 
 
 class FitNewton(_LogisticPart):
-    name = "fit_newton"
-    points = 2
+    spec = PartSpec(
+        "fit_newton",
+        ASSIGNMENT,
+        2,
+        (
+            X,
+            Y,
+            Arg("tol", ArgKind.NUMBER, default="1e-10"),
+            Arg("max_iter", ArgKind.NUMBER, default="50"),
+        ),
+        "w (m,)",
+    )
     leaf = "w"
     components = {"w_fit": (2, ("w",))}
     scale_slips = False

@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import reference as ref
 from ..activations import ACTIVATIONS
+from ..contract import Arg, ArgKind, PartSpec
 from ..finite_differences import kink_margin
 from ..protocol import ActivationRef, Call
 from .core import Case, Malformed, Part, Slip
@@ -21,7 +22,15 @@ from .core import Case, Malformed, Part, Slip
 __all__ = ["MLP_PARTS", "scenarios"]
 
 ASSIGNMENT = "mlp_backprop"
-NOTEBOOK = "mlp_backprop"
+
+# The arguments the parts share, as the contract states them.
+X = Arg("X", shape="(N, m)")
+Y = Arg("y", shape="(N,)")
+Y_HAT = Arg("y_hat", shape="(N,)")
+DELTA3 = Arg("delta3", shape="(N,)")
+CACHE = Arg("cache", ArgKind.PARAMS, "Z1, H1 (N, d1); Z2, H2 (N, d2)")
+PARAMS = Arg("params", ArgKind.PARAMS, "W1 (m, d1), b1 (d1,), W2 (d1, d2), b2 (d2,), W3 (d2,), b3")
+G = Arg("g", ArgKind.ACTIVATION)
 
 #: ``(N, m, d1, d2)`` of the cases: a typical batch, a single sample, widths of one, square
 #: layers (where ``X`` and ``H1``, or ``W2`` and ``W2.T``, could be confused without a shape
@@ -150,9 +159,6 @@ def _array(value, name):
 
 
 class _MLPPart(Part):
-    assignment = ASSIGNMENT
-    notebook = NOTEBOOK
-
     def make_cases(self, rng):
         return [self.case(s) for s in scenarios(rng)]
 
@@ -192,8 +198,13 @@ def _forward_slip(name, message, **kwargs):
 
 
 class Forward(_MLPPart):
-    name = "forward"
-    points = 2
+    spec = PartSpec(
+        "forward",
+        ASSIGNMENT,
+        2,
+        (X, PARAMS, G),
+        "(y_hat (N,), cache) with cache Z1, H1 (N, d1), Z2, H2 (N, d2)",
+    )
     components = {"y_hat": (1, ("y_hat",)), "cache": (1, ("Z1", "H1", "Z2", "H2"))}
     checks = (
         "`y_hat` and the cache `Z1, H1, Z2, H2` against the reference on six shapes "
@@ -248,8 +259,7 @@ class Forward(_MLPPart):
 
 
 class MSELoss(_MLPPart):
-    name = "mse_loss"
-    points = 1
+    spec = PartSpec("mse_loss", ASSIGNMENT, 1, (Y_HAT, Y), "float")
     components = {"loss": (1, ("loss",))}
     checks = ("The loss value against the reference, including a batch of one sample.",)
 
@@ -282,8 +292,7 @@ class MSELoss(_MLPPart):
 
 
 class GradOutput(_MLPPart):
-    name = "grad_output"
-    points = 1
+    spec = PartSpec("grad_output", ASSIGNMENT, 1, (Y_HAT, Y), "delta3 (N,)")
     components = {"delta3": (1, ("delta3",))}
     checks = (
         "`delta3` against the reference and against central differences of the loss "
@@ -310,8 +319,7 @@ class GradOutput(_MLPPart):
 
 
 class GradLayer3(_MLPPart):
-    name = "grad_layer3"
-    points = 2
+    spec = PartSpec("grad_layer3", ASSIGNMENT, 2, (DELTA3, CACHE), "(dW3 (d2,), db3 float)")
     components = {"dW3": (1, ("dW3",)), "db3": (1, ("db3",))}
     bias_leaves = ("db3",)
     checks = (
@@ -361,8 +369,13 @@ def _layer2_slip(name, message, **kwargs):
 
 
 class GradLayer2(_MLPPart):
-    name = "grad_layer2"
-    points = 3
+    spec = PartSpec(
+        "grad_layer2",
+        ASSIGNMENT,
+        3,
+        (DELTA3, CACHE, PARAMS, G),
+        "(dW2 (d1, d2), db2 (d2,), delta2 (N, d2))",
+    )
     components = {"dW2": (1, ("dW2",)), "db2": (1, ("db2",)), "delta2": (1, ("delta2",))}
     bias_leaves = ("db2",)
     checks = (
@@ -440,8 +453,13 @@ def _layer1_slip(name, message, **kwargs):
 
 
 class GradLayer1(_MLPPart):
-    name = "grad_layer1"
-    points = 3
+    spec = PartSpec(
+        "grad_layer1",
+        ASSIGNMENT,
+        3,
+        (Arg("delta2", shape="(N, d2)"), X, CACHE, PARAMS, G),
+        "(dW1 (m, d1), db1 (d1,), delta1 (N, d1))",
+    )
     components = {"dW1": (1, ("dW1",)), "db1": (1, ("db1",)), "delta1": (1, ("delta1",))}
     bias_leaves = ("db1",)
     checks = (
@@ -533,8 +551,9 @@ def _backward_slip(name, message, **kwargs):
 
 
 class Backward(_MLPPart):
-    name = "backward"
-    points = 2
+    spec = PartSpec(
+        "backward", ASSIGNMENT, 2, (X, Y, PARAMS, G), "dict of gradients, keys and shapes as params"
+    )
     components = {k: (1 / 3, (k,)) for k in ref.PARAM_NAMES}
     bias_leaves = ("b1", "b2", "b3")
     checks = (
