@@ -6,6 +6,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 
 .PHONY: all setup system-deps book exercises grade test lint clean
 .DEFAULT_GOAL := all
@@ -19,10 +20,16 @@ all: book exercises grade
 
 setup: $(STAMP)
 
+# The main job needs the grader and the book's toolchain; the tests add their oracles, the
+# browser driver and Dask.
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e ".[book]"
+	touch $@
+
+$(TEST_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e ".[book,dask,test]"
 	touch $@
 
 # Debian packages the sandbox and the browser tests use. Installed when missing and we are
@@ -48,10 +55,10 @@ exercises: $(STAMP)
 grade: $(STAMP) exercises
 	$(PY) -m autograder grade samples/submitted --out _build/grades
 
-test: $(STAMP) system-deps
+test: $(TEST_STAMP) system-deps
 	$(PY) -m pytest
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 
 clean:
