@@ -9,14 +9,17 @@ or class ever reaches the grader's process.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
 
 __all__ = [
+    "SANDBOX_FLAGS",
     "ActivationRef",
     "Call",
     "CallOutcome",
+    "Flag",
     "FunctionRef",
     "Limits",
     "PartRun",
@@ -24,6 +27,51 @@ __all__ = [
 ]
 
 GiB = 1024**3
+
+
+class Flag(StrEnum):
+    """What the instructor is told about a part or a notebook, beside its score.
+
+    The values are the words of the CSV's ``flags`` column; they travel as these strings
+    between the sandbox and the grader.
+    """
+
+    # Raised by the sandbox (the submission's processes).
+    TIMEOUT = "timeout"
+    MEMORY = "memory"
+    CRASH = "crash"
+    TAMPERING = "tampering"
+    FORBIDDEN_IMPORT = "forbidden-import"
+    AUTODIFF_IMPORT = "autodiff-import"
+    OUTPUT_TRUNCATED = "output-truncated"
+    NETWORK = "network"
+    # Raised for one part by its judge.
+    MISSING = "missing"
+    NOT_IMPLEMENTED = "not-implemented"
+    ERROR = "error"
+    NAN = "nan"
+    OVERFLOW = "overflow"
+    # Raised for a whole notebook by the grader.
+    MISSING_NOTEBOOK = "missing-notebook"
+    UNREADABLE = "unreadable"
+    SANDBOX_ERROR = "sandbox-error"
+    GRADER_ERROR = "grader-error"
+    LATE = "late"
+
+
+#: The flags a sandbox may report; anything else it sends is dropped.
+SANDBOX_FLAGS = frozenset(
+    {
+        Flag.TIMEOUT,
+        Flag.MEMORY,
+        Flag.CRASH,
+        Flag.TAMPERING,
+        Flag.FORBIDDEN_IMPORT,
+        Flag.AUTODIFF_IMPORT,
+        Flag.OUTPUT_TRUNCATED,
+        Flag.NETWORK,
+    }
+)
 
 
 @dataclass(frozen=True)
