@@ -5,7 +5,7 @@ Grades an nbgrader ``submitted/`` tree (or one notebook) and writes:
 * ``DIR/grades.csv``: one row per student and contract part (``student_id, assignment,
   notebook, grade_id, score, max_score``, then ``part, seed, flags, diagnosis, message``);
 * ``DIR/feedback/<student>/<assignment>/<notebook>.html``: the feedback pages;
-* ``DIR/summary.txt`` and ``DIR/summary.png``: the instructor's summary;
+* ``DIR/summary.txt`` and ``DIR/summary.svg``: the instructor's summary;
 * the grades into the nbgrader gradebook (``--db``, default: the course's, from
   ``nbgrader_config.py`` in the working directory), so ``nbgrader export`` sees them.
 
@@ -21,6 +21,8 @@ import os
 import sys
 import time
 from pathlib import Path
+
+from .protocol import Flag
 
 __all__ = ["main"]
 
@@ -83,13 +85,15 @@ def main(argv=None) -> int:
     if not path.exists():
         return _fail(EXIT_USAGE, f"{path} does not exist")
 
-    from .grade import discover, grade_all, summarize, write_csv, write_summary_figure
+    from .batch import LocalBackend, grade_all
+    from .distributed import ClusterError, DaskBackend
+    from .feedback import write_feedback
+    from .grade import discover, sandbox_runner
     from .gradebook import GradebookError, default_db_url, open_gradebook, write_grades
+    from .report import summarize, summary_svg, write_csv
 
     try:
-        from .grade import default_runner
-
-        runner = default_runner()  # imported here to fail early; workers resolve it again
+        runner = sandbox_runner()  # imported here to fail early; workers resolve it again
     except Exception as exc:  # without isolation the grader must not run student code
         return _fail(EXIT_GRADER, f"the sandbox (autograder.sandbox) is not available: {exc}")
 
@@ -112,33 +116,26 @@ def main(argv=None) -> int:
     except OSError as exc:
         return _fail(EXIT_GRADER, f"cannot create {out}: {exc}")
 
-    from .distributed import ClusterError
-
+    backend = DaskBackend(args.scheduler) if args.scheduler else LocalBackend(args.jobs)
     start = time.perf_counter()
     try:
-        grades = grade_all(
-            notebooks,
-            args.seed,
-            args.jobs,
-            runner=runner,
-            progress=not args.quiet,
-            feedback_dir=out / "feedback",
-            scheduler=args.scheduler,
-        )
+        grades = grade_all(notebooks, args.seed, backend, runner=runner, progress=not args.quiet)
     except ClusterError as exc:
         return _fail(EXIT_GRADER, str(exc))
     seconds = time.perf_counter() - start
 
-    ran = [g for g in grades if not g.flags & {"missing-notebook", "unreadable"}]
-    failed = [g for g in ran if g.flags & {"sandbox-error", "grader-error"}]
+    ran = [g for g in grades if not g.flags & {Flag.MISSING_NOTEBOOK, Flag.UNREADABLE}]
+    failed = [g for g in ran if g.flags & {Flag.SANDBOX_ERROR, Flag.GRADER_ERROR}]
     if ran and len(failed) == len(ran):
         # Not one notebook could be run: the grader is broken, not the submissions.
         return _fail(EXIT_GRADER, f"no notebook could be graded: {failed[0].problem}")
 
     csv_path = write_csv(grades, out / "grades.csv")
+    for grade in grades:
+        write_feedback(grade, out / "feedback")
     summary = summarize(grades, seconds) + f"\nRun seed: {args.seed}"
     (out / "summary.txt").write_text(summary + "\n", encoding="utf-8")
-    write_summary_figure(grades, out / "summary.png")
+    (out / "summary.svg").write_text(summary_svg(grades), encoding="utf-8")
     if db_url is not None:
         try:
             n = write_grades(grades, db_url)
@@ -146,5 +143,5 @@ def main(argv=None) -> int:
             return _fail(EXIT_GRADER, f"{exc} (grades.csv and feedback were written to {out})")
         summary += f"\nGradebook: {n} grades written to {db_url}"
     print(summary)
-    print(f"CSV: {csv_path}\nFeedback: {out / 'feedback'}\nSummary figure: {out / 'summary.png'}")
+    print(f"CSV: {csv_path}\nFeedback: {out / 'feedback'}\nSummary figure: {out / 'summary.svg'}")
     return EXIT_OK

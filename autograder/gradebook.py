@@ -14,13 +14,11 @@ thousand.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
+import functools
 from pathlib import Path
 
-from .checks import ASSIGNMENTS, PARTS
-from .grade import NotebookGrade
+from .checks import contract
+from .results import NotebookGrade
 
 __all__ = ["GradebookError", "default_db_url", "open_gradebook", "write_grades"]
 
@@ -76,15 +74,15 @@ def _course_id(course_root: str | Path = ".") -> str:
 def _ensure_structure(gb, assignment: str) -> None:
     """Assignment, notebook and ``test_*`` grade cells, created if ``generate_assignment``
     has not made them yet."""
-    notebook, parts = ASSIGNMENTS[assignment]
+    notebook = contract().assignment(assignment).notebook
     gb.update_or_create_assignment(assignment)
     try:
         gb.find_notebook(notebook, assignment)
     except Exception:
         gb.add_notebook(notebook, assignment)
-    for part in parts:
-        name = f"test_{part}"
-        points = float(PARTS[part].points)
+    for part in contract().parts_of(assignment):
+        name = part.grade_id
+        points = float(part.points)
         try:
             cell = gb.find_grade_cell(name, notebook, assignment)
             if cell.max_score != points:
@@ -94,18 +92,19 @@ def _ensure_structure(gb, assignment: str) -> None:
     gb.db.commit()
 
 
-@contextlib.contextmanager
-def _venv_on_path():
-    """nbgrader creates a new gradebook by running the ``alembic`` command it installed next to
-    the interpreter; put that folder on PATH, as an activated virtualenv would."""
-    bindir = str(Path(sys.executable).parent)
-    old = os.environ.get("PATH", "")
-    if bindir not in old.split(os.pathsep):
-        os.environ["PATH"] = bindir + os.pathsep + old
-    try:
-        yield
-    finally:
-        os.environ["PATH"] = old
+@functools.cache
+def alembic_head() -> str:
+    """The newest revision of nbgrader's gradebook schema, read in this process.
+
+    nbgrader stamps a new gradebook with it, and asks for it by running its ``alembic``
+    command in a subprocess (a second or more of start-up, and a failure when the virtual
+    environment's ``bin/`` is not on ``PATH``). The migration scripts ship with nbgrader, so
+    alembic can read the head from them here, without a process of its own.
+    """
+    from alembic.script import ScriptDirectory
+    from nbgrader.dbutil import ALEMBIC_DIR
+
+    return ScriptDirectory(ALEMBIC_DIR).get_current_head()
 
 
 def open_gradebook(db_url: str, course_id: str | None = None):
@@ -118,9 +117,10 @@ def open_gradebook(db_url: str, course_id: str | None = None):
     """
     from nbgrader import api
 
+    # A new gradebook is stamped with the schema's head: read it here (see alembic_head).
+    api.get_alembic_version = alembic_head
     try:
-        with _venv_on_path():
-            return api.Gradebook(db_url, course_id=course_id or _course_id())
+        return api.Gradebook(db_url, course_id=course_id or _course_id())
     except Exception as exc:
         raise GradebookError(f"cannot open the gradebook {db_url}: {exc}") from exc
 
@@ -194,7 +194,7 @@ def write_grades(grades: list[NotebookGrade], db_url: str, course_id: str | None
                 names = {c.id: c.name for c in nb_model.grade_cells}
                 by_cell = {names.get(grade.cell_id): grade for grade in submitted_nb.grades}
                 for result in g.results:
-                    name = f"test_{result.part}"
+                    name = result.grade_id
                     grade = by_cell.get(name)
                     if grade is None:
                         cell = next(c for c in nb_model.grade_cells if c.name == name)

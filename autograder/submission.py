@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -58,7 +58,6 @@ class NotebookFile:
     notebook: str
     path: Path
     problem: str | None = None
-    extra: dict = field(default_factory=dict)
 
 
 def is_test_cell(cell) -> bool:

@@ -7,8 +7,16 @@ import math
 import numpy as np
 import pytest
 
-from autograder.checks import PARTS, Malformed, check_function, draw_cases, judge, to_plain_tree
-from autograder.checks.core import round_score, scrub
+from autograder.checks import (
+    PARTS,
+    Malformed,
+    check_function,
+    contract,
+    draw_cases,
+    judge,
+    to_plain_tree,
+)
+from autograder.checks.text import round_score, scrub
 from autograder.protocol import CallOutcome, PartRun
 
 
@@ -91,13 +99,19 @@ def test_nan_answers_are_wrong_not_crashes():
     assert math.isinf(result.leaf_errors["dW3"])
 
 
-def test_every_contract_part_has_its_points():
-    """Do the parts and points match COURSE.md's exercise contract (17 + 14 points)?"""
-    by_assignment = {}
+def test_every_part_splits_its_points_into_its_components():
+    """Do each part's components add up to exactly the points the contract gives it?"""
     for part in PARTS.values():
-        by_assignment[part.assignment] = by_assignment.get(part.assignment, 0) + part.points
-        assert abs(sum(p for p, _ in part.components.values()) - part.points) < 1e-9
-    assert by_assignment == {"mlp_backprop": 17, "logistic_hessian": 14}
+        assert abs(sum(p for p, _ in part.components.values()) - part.points) < 1e-9, part.name
+
+
+def test_every_assignment_has_its_parts_in_the_contract():
+    """Does each assignment of the contract have graded parts, each registered as a check?"""
+    c = contract()
+    for a in c.assignments:
+        assert c.parts_of(a.name), a.name
+        assert c.points(a.name) == sum(PARTS[p.name].points for p in c.parts_of(a.name))
+    assert {p.name for p in c.parts} == set(PARTS)
 
 
 def test_error_messages_from_the_sandbox_are_scrubbed():

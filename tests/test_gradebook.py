@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -11,9 +12,17 @@ from pathlib import Path
 import pytest
 from nbgrader.api import Gradebook
 
+from autograder.batch import LocalBackend, grade_all
 from autograder.checks.inprocess import run_submission_in_process
-from autograder.grade import csv_rows, discover, grade_all
-from autograder.gradebook import GradebookError, default_db_url, open_gradebook, write_grades
+from autograder.grade import discover
+from autograder.gradebook import (
+    GradebookError,
+    alembic_head,
+    default_db_url,
+    open_gradebook,
+    write_grades,
+)
+from autograder.report import csv_rows
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples" / "submitted"
@@ -23,7 +32,9 @@ VENV_BIN = str(Path(sys.executable).parent)
 @pytest.fixture(scope="module")
 def grades():
     notebooks = [n for n in discover(SAMPLES) if n.student < "g"]  # a few students suffice
-    return grade_all(notebooks, jobs=1, runner=run_submission_in_process, progress=False)
+    return grade_all(
+        notebooks, backend=LocalBackend(1), runner=run_submission_in_process, progress=False
+    )
 
 
 def _read_back(db_url, grades):
@@ -118,3 +129,25 @@ def test_default_url_is_the_courses_gradebook(tmp_path):
         'c = get_config()\nc.CourseDirectory.db_url = "sqlite:////elsewhere/gb.db"\n'
     )
     assert default_db_url(tmp_path) == "sqlite:////elsewhere/gb.db"
+
+
+def test_the_schema_head_is_read_without_a_subprocess():
+    """Is the head we stamp new gradebooks with the one nbgrader's `alembic heads` prints?"""
+    from nbgrader.dbutil import _temp_alembic_ini
+
+    with _temp_alembic_ini("sqlite:////tmp/unused.db") as ini:
+        out = subprocess.run(
+            [f"{VENV_BIN}/alembic", "-c", ini, "heads"], capture_output=True, text=True, check=True
+        )
+    assert alembic_head() == out.stdout.split()[0]
+
+
+def test_a_new_gradebook_needs_no_alembic_on_path(tmp_path, monkeypatch):
+    """Can a gradebook be created with the venv's bin/ off PATH, as `.venv/bin/python -m`?"""
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    db = tmp_path / "gradebook.db"
+    with open_gradebook(f"sqlite:///{db}", "gradients-by-hand") as gb:
+        gb.add_assignment("mlp_backprop")
+    with sqlite3.connect(db) as con:
+        [(version,)] = con.execute("SELECT version_num FROM alembic_version").fetchall()
+    assert version == alembic_head()

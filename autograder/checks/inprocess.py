@@ -1,7 +1,7 @@
 """Calling a student's function in the current process and turning the answer into plain data.
 
 Used where the student's code already shares the process: nbgrader's kernel (the hidden test
-blocks) and the tests of the judges. The answers go through :func:`~.core.to_plain_tree`, so
+blocks) and the tests of the judges. The answers go through :func:`~.convert.to_plain_tree`, so
 the judges see exactly what they would see from the sandbox.
 """
 
@@ -19,7 +19,7 @@ import numpy as np
 from ..activations import ACTIVATIONS
 from ..protocol import ActivationRef, Call, CallOutcome, FunctionRef, PartRun
 from ..test_functions import STRICT_FLOATING_POINT_PARTS, bind
-from .core import Malformed, to_plain_tree
+from .convert import Malformed, to_plain_tree
 
 __all__ = [
     "call_in_process",

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.checks import ASSIGNMENTS as CONTRACT
+from autograder.checks import contract
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
@@ -35,7 +35,7 @@ BASE = ROOT / "samples" / "submitted" / "ada_full_marks"
 OUT = HERE / "submitted"
 ASSIGNMENTS = ("mlp_backprop", "logistic_hessian")
 #: The graded parts of each notebook (COURSE.md, "Exercise contract"), in notebook order.
-PARTS = {a: tuple(parts) for a, (_, parts) in CONTRACT.items()}
+PARTS = {a.name: tuple(p.name for p in contract().parts_of(a.name)) for a in contract().assignments}
 
 #: Where the destructive cases aim (the test fills it with files and checks them afterwards).
 DECOY = "/tmp/gbh-hostile-decoy"

@@ -1,0 +1,164 @@
+"""What grading found, as plain records: per component, per part, per notebook.
+
+These records are the only thing that travels from the judges to the CSV, the gradebook, the
+``autograded/`` notebooks and the feedback pages (and back from a Dask worker), so they hold
+plain data only: numbers, strings, :class:`~autograder.protocol.Flag` sets. Nothing here
+imports the checks, the sandbox or the writers; they all import this.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from .protocol import Flag
+
+__all__ = ["ComponentResult", "Diagnosis", "NotebookGrade", "PartResult"]
+
+
+class Diagnosis(NamedTuple):
+    """A classic slip that explains the student's numbers (unpacks as ``name, message``).
+
+    Attributes
+    ----------
+    name : str
+        Short id, in the CSV's ``diagnosis`` column (``"missing-1/N"``).
+    message : str
+        What the student did and how to fix it, in plain words.
+    """
+
+    name: str
+    message: str
+
+
+@dataclass
+class ComponentResult:
+    """Verdict on one scored component of a part (e.g. ``dW2``, or the whole ``cache``).
+
+    Attributes
+    ----------
+    name : str
+    score, max_score : float
+    passed : bool
+    checks : list of str
+        What was checked, in words.
+    problems : list of str
+        What went wrong, in words (empty when passed).
+    expected_shape, received_shape : str
+        Of the worst case, as text (``"(3, 4)"``); ``received_shape`` may say ``"error"``.
+    worst_error : float
+        Largest relative error against the reference over the cases (``inf`` when it could
+        not be computed: wrong shape, error, NaN).
+    worst_where : str
+        Leaf, case and index of the worst entry, e.g. ``"dW2[1, 0] in case 3"``.
+    fd_error : float or None
+        Largest relative error against finite differences, when a witness applies.
+    """
+
+    name: str
+    score: float
+    max_score: float
+    passed: bool
+    checks: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    expected_shape: str = ""
+    received_shape: str = ""
+    worst_error: float = 0.0
+    worst_where: str = ""
+    fd_error: float | None = None
+
+
+@dataclass
+class PartResult:
+    """Verdict on one graded part (one test cell).
+
+    Attributes
+    ----------
+    part : str
+        The contract function's name.
+    score, max_score : float
+    components : list of ComponentResult
+    diagnoses : list of Diagnosis
+        Every classic slip that fits the numbers.
+    error : str or None
+        Why nothing could be judged (not defined, raised, timed out, ...).
+    flags : set of Flag
+    leaf_errors : dict of str to float
+        Worst relative error per output, for the feedback figure.
+    seed : int or None
+    """
+
+    part: str
+    score: float
+    max_score: float
+    components: list[ComponentResult] = field(default_factory=list)
+    diagnoses: list[Diagnosis] = field(default_factory=list)
+    error: str | None = None
+    flags: set[Flag] = field(default_factory=set)
+    leaf_errors: dict[str, float] = field(default_factory=dict)
+    seed: int | None = None
+
+    @property
+    def grade_id(self) -> str:
+        """The test cell's ``grade_id``."""
+        return f"test_{self.part}"
+
+    @property
+    def message(self) -> str:
+        """One line for the CSV."""
+        if self.error:
+            return self.error
+        bad = [c.name for c in self.components if not c.passed]
+        if not bad:
+            return "all checks passed"
+        text = "wrong: " + ", ".join(bad)
+        if self.diagnoses:
+            text += "; likely: " + "; ".join(d.name for d in self.diagnoses)
+        return text
+
+
+@dataclass
+class NotebookGrade:
+    """Everything the grader found about one notebook.
+
+    Attributes
+    ----------
+    student, assignment, notebook, path : str
+    seed : int
+    results : list of PartResult
+        One per contract part of the assignment, in notebook order.
+    problem : str or None
+        Why the notebook could not be run at all.
+    flags : set of Flag
+        Notebook-level flags (``missing-notebook``, ``unreadable``, ``sandbox-error``, and
+        the sandbox's own, e.g. ``tampering``).
+    cell_errors : list of str
+        Cells that raised while loading.
+    notes : list of str
+        The sandbox's sentences for the instructor (what the submission tried or suffered).
+    isolation : str
+        How the code ran (``bwrap``, ``none``), from the sandbox.
+    seconds : float
+        Wall-clock time spent on it.
+    """
+
+    student: str
+    assignment: str
+    notebook: str
+    path: str
+    seed: int
+    results: list[PartResult] = field(default_factory=list)
+    problem: str | None = None
+    flags: set[Flag] = field(default_factory=set)
+    cell_errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    isolation: str = ""
+    seconds: float = 0.0
+
+    @property
+    def score(self) -> float:
+        return sum(r.score for r in self.results)
+
+    @property
+    def max_score(self) -> float:
+        return sum(r.max_score for r in self.results)
