@@ -104,14 +104,14 @@ def run_nbgrader(course: Path, k: int) -> dict:
     Per-notebook times come from nbgrader's own log (timestamps added through its
     ``log_format``): from "Creating/updating student" to the autograded notebook's write.
     """
-    from autograder.grade import expected_notebooks
+    from autograder.checks import contract
 
     course.mkdir(parents=True)
     shutil.copyfile(REPO / "nbgrader_config.py", course / "nbgrader_config.py")
     shutil.copytree(REPO / "solutions", course / "solutions")
     nbgrader = str(VENV_BIN / "nbgrader")
     env = dict(os.environ, PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}")
-    assignments = sorted(expected_notebooks())
+    assignments = sorted(contract().notebooks())
     for assignment in assignments:
         subprocess.run(
             [nbgrader, "generate_assignment", assignment, "--force", "--log-level=ERROR"],
@@ -301,8 +301,10 @@ def run_ours(submitted: Path, students: list[str] | None, jobs: int, workdir: Pa
     feedback pages are not written here (``nbgrader autograde`` writes none either; see
     :func:`breakdown` for their cost).
     """
-    from autograder.grade import discover, grade_all, write_csv
+    from autograder.batch import LocalBackend, grade_all
+    from autograder.grade import discover
     from autograder.gradebook import write_grades
+    from autograder.report import write_csv
 
     notebooks = discover(submitted)
     if students is not None:
@@ -319,7 +321,7 @@ def run_ours(submitted: Path, students: list[str] | None, jobs: int, workdir: Pa
     own0 = os.times()
     start = time.perf_counter()
     with MemorySampler() as sampler:
-        grades = grade_all(notebooks, jobs=jobs, progress=False)
+        grades = grade_all(notebooks, backend=LocalBackend(jobs), progress=False)
     graded = time.perf_counter()
     write_csv(grades, workdir / "grades.csv")
     written = time.perf_counter()
@@ -366,7 +368,7 @@ def breakdown(submitted: Path, students: list[str], repeats: int) -> dict:
     calls (the fresh process tree), with the notebook's code and no calls (plus loading), with
     the calls (plus running them).
     """
-    from autograder.checks import ASSIGNMENTS, draw_cases, judge
+    from autograder.checks import contract, draw_cases, judge
     from autograder.feedback import render_feedback
     from autograder.grade import discover, grade_notebook, student_seed
     from autograder.protocol import Limits, PartRun
@@ -410,7 +412,7 @@ def breakdown(submitted: Path, students: list[str], repeats: int) -> dict:
         cells = read_code_cells(nb.path)
         t1 = time.perf_counter()
         seed = student_seed(2705, nb.student, nb.assignment)
-        parts = ASSIGNMENTS[nb.assignment][1]
+        parts = [p.name for p in contract().parts_of(nb.assignment)]
         cases = {p: draw_cases(p, seed, True) for p in parts}
         calls = [c.call for p in parts for c in cases[p]]
         t2 = time.perf_counter()
