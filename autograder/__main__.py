@@ -1,4 +1,4 @@
-"""``python -m autograder {grade,release} ...``: the instructor's entry points."""
+"""``python -m autograder COMMAND``: the instructor's entry points."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ USAGE = """usage: python -m autograder COMMAND [ARGS]
 commands:
   grade PATH --out DIR [--db URL] [--jobs N]   grade submissions (see `grade --help`)
   release                                      regenerate exercises/ with nbgrader
+  contract [--write | --check]                 the graded parts and points (CONTRACT.md)
 """
 
 
@@ -27,6 +28,10 @@ def main(argv=None) -> int:
         from .release import main as release_main
 
         return release_main(rest)
+    if command == "contract":
+        from .contract_doc import main as contract_main
+
+        return contract_main(rest)
     print(f"unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
     return 2
 
