@@ -11,6 +11,8 @@ source of its tests: only shapes, activation names, errors and indices. It is re
 from __future__ import annotations
 
 import math
+import shutil
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -18,10 +20,19 @@ from markupsafe import Markup, escape
 
 from .checks.compare import MATCH_TOL
 from .checks.text import format_error, scrub
+from .course import SECRET_FILE, TIMESTAMP_FILE
+from .gradebook_read import SubmissionRecord
+from .nbgrader_cells import grade_id, is_grade, is_solution
 from .results import NotebookGrade, PartResult
 from .svg_chart import BAD, GOOD, Bar, bar_chart
 
-__all__ = ["error_figure_svg", "render_feedback", "write_feedback"]
+__all__ = [
+    "WrittenAnswer",
+    "error_figure_svg",
+    "render_feedback",
+    "write_feedback",
+    "written_answers",
+]
 
 #: Errors below this are drawn at this height (a log scale has no zero).
 FIGURE_FLOOR = 1e-17
@@ -101,20 +112,119 @@ def _template():
     return env.get_template("feedback.html.j2")
 
 
-def render_feedback(grade: NotebookGrade) -> str:
+@dataclass(frozen=True)
+class WrittenAnswer:
+    """A manually graded answer as the page shows it.
+
+    Attributes
+    ----------
+    name : str
+        The answer cell's ``grade_id``.
+    text : str
+        What the student wrote (shown as plain text).
+    score : float or None
+        ``None`` until the instructor grades it.
+    max_score : float
+    comment : str or None
+        The instructor's comment.
+    """
+
+    name: str
+    text: str
+    score: float | None
+    max_score: float
+    comment: str | None = None
+
+
+def written_answers(cells: list[dict], record: SubmissionRecord | None) -> list[WrittenAnswer]:
+    """The written answers of an autograded notebook, with their grades from ``record``."""
+    out = []
+    for cell in cells:
+        name = grade_id(cell)
+        if name is None or not (is_grade(cell) and is_solution(cell)):
+            continue
+        text = cell.get("source", "")
+        text = "".join(text) if isinstance(text, list) else text
+        scored = record.cells.get(name) if record else None
+        comment = record.comments.get(name) if record else None
+        score = None
+        if scored is not None and (
+            scored.manual_score is not None or not scored.needs_manual_grade
+        ):
+            score = scored.score
+        max_score = scored.max_score if scored else float(cell["metadata"]["nbgrader"]["points"])
+        out.append(
+            WrittenAnswer(
+                name,
+                text,
+                score,
+                max_score,
+                (comment.manual_comment or comment.auto_comment) if comment else None,
+            )
+        )
+    return out
+
+
+def _late_text(seconds: float) -> str:
+    """``3 days 4 h`` / ``2 h 5 min`` / ``40 s``: lateness at the precision people need."""
+    days, rest = divmod(int(seconds), 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days} day{'s' if days > 1 else ''} {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {secs} s" if minutes else f"{secs} s"
+
+
+def render_feedback(
+    grade: NotebookGrade,
+    record: SubmissionRecord | None = None,
+    answers: list[WrittenAnswer] | None = None,
+) -> str:
     """The feedback page of one notebook.
 
     Parameters
     ----------
     grade : NotebookGrade
+        The grader's verdicts.
+    record : SubmissionRecord, optional
+        The gradebook as it is now: manual scores, comments, lateness. Without it the page
+        shows the autograded scores only.
+    answers : list of WrittenAnswer, optional
 
     Returns
     -------
     str
         A complete HTML document.
     """
+    answers = answers or []
+
+    def part_score(r: PartResult) -> float:
+        scored = record.cells.get(r.grade_id) if record else None
+        return scored.score if scored is not None else r.score
+
+    def comment_on(name: str) -> str | None:
+        comment = record.comments.get(name) if record else None
+        return comment.manual_comment if comment else None
+
+    graded = [a for a in answers if a.score is not None]
+    name = grade.student
+    if record and (record.first_name or record.last_name):
+        name = " ".join(x for x in (record.first_name, record.last_name) if x)
     return _template().render(
         grade=grade,
+        record=record,
+        name=name,
+        answers=answers,
+        auto_total=sum(part_score(r) for r in grade.results),
+        adjusted=any(part_score(r) != r.score for r in grade.results),
+        written_total=sum(a.score for a in graded),
+        written_max=sum(a.max_score for a in answers),
+        pending=len(answers) - len(graded),
+        late_text=_late_text(record.seconds_late) if record else "",
+        part_score=part_score,
+        comment_on=comment_on,
         cell_errors=[scrub(e) for e in grade.cell_errors[:MAX_CELL_ERRORS]],
         chart=None if grade.problem else error_figure_svg(grade.results),
         partial_credit_note=PARTIAL_CREDIT_NOTE,
@@ -125,20 +235,36 @@ def render_feedback(grade: NotebookGrade) -> str:
     )
 
 
-def write_feedback(grade: NotebookGrade, out_dir: str | Path) -> Path:
-    """Write ``out_dir/<student>/<assignment>/<notebook>.html``.
+def write_feedback(
+    grade: NotebookGrade,
+    out_dir: str | Path,
+    record: SubmissionRecord | None = None,
+    answers: list[WrittenAnswer] | None = None,
+    submission_folder: Path | None = None,
+) -> Path:
+    """Write ``out_dir/<student>/<assignment>/<notebook>.html`` (nbgrader's feedback layout).
 
     Parameters
     ----------
     grade : NotebookGrade
     out_dir : str or Path
         The ``feedback`` folder.
+    record, answers
+        As for :func:`render_feedback`.
+    submission_folder : Path, optional
+        Where ``timestamp.txt`` and ``submission_secret.txt`` are (the autograded or
+        submitted folder): copied beside the page, as ``nbgrader release_feedback`` needs.
 
     Returns
     -------
     Path
     """
-    path = Path(out_dir) / grade.student / grade.assignment / f"{grade.notebook}.html"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_feedback(grade), encoding="utf-8")
+    folder = Path(out_dir) / grade.student / grade.assignment
+    folder.mkdir(parents=True, exist_ok=True)
+    if submission_folder is not None:
+        for name in (TIMESTAMP_FILE, SECRET_FILE):
+            if (submission_folder / name).is_file():
+                shutil.copyfile(submission_folder / name, folder / name)
+    path = folder / f"{grade.notebook}.html"
+    path.write_text(render_feedback(grade, record, answers), encoding="utf-8")
     return path

@@ -1,15 +1,13 @@
-"""Writing the grades into nbgrader's gradebook, through nbgrader's own ``Gradebook`` API.
+"""nbgrader's gradebook: opening it, and the structure the grader relies on.
 
-``nbgrader export`` and formgrader read the gradebook, so grades written here show there like
-the ones ``nbgrader autograde`` writes: one ``Grade.auto_score`` per test cell
-(``test_<function>``) of each student's submitted notebook. Missing structure is created:
-the assignment, its notebook and the contract's grade cells (``nbgrader generate_assignment``
-normally does that; manually graded cells it created are kept), the students, and their
-submissions (mirroring ``Gradebook.add_submission``: a grade row for every grade cell, a
-comment row for every solution cell, so formgrader can grade the written answers).
-
-All writes of a batch go into one transaction: a thousand students are one commit, not a
-thousand.
+The gradebook is nbgrader's own SQLite database, read and written through nbgrader's own
+``Gradebook`` API, so ``nbgrader export``, formgrader and the exchange commands see the
+grader's work as they see ``nbgrader autograde``'s. ``nbgrader generate_assignment`` (run by
+``python -m autograder release``) records each assignment's cells there; when grading a tree
+that was never released into this gradebook, the assignment, its notebook and its test cells
+are created from the contract (:func:`ensure_structure`). Writing grades is
+:mod:`autograder.gradebook_write`; reading them back for feedback,
+:mod:`autograder.gradebook_read`.
 """
 
 from __future__ import annotations
@@ -17,79 +15,26 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
+from .autograded import SourceCell
 from .checks import contract
-from .results import NotebookGrade
 
-__all__ = ["GradebookError", "default_db_url", "open_gradebook", "write_grades"]
+__all__ = [
+    "GradebookError",
+    "alembic_head",
+    "default_db_url",
+    "ensure_structure",
+    "open_gradebook",
+    "source_cells",
+]
 
 
 class GradebookError(Exception):
     """The gradebook cannot be opened or written (the grader itself cannot finish)."""
 
 
-def default_db_url(course_root: str | Path = ".") -> str:
-    """The course's gradebook: ``nbgrader_config.py``'s ``db_url``, else ``gradebook.db``.
-
-    Parameters
-    ----------
-    course_root : str or Path
-        The folder with ``nbgrader_config.py`` (the repository root).
-
-    Returns
-    -------
-    str
-        An SQLAlchemy URL, ``sqlite:///<root>/gradebook.db`` unless configured otherwise.
-    """
-    root = Path(course_root).resolve()
-    config = root / "nbgrader_config.py"
-    if config.is_file():
-        try:
-            from traitlets.config.loader import PyFileConfigLoader
-
-            loaded = PyFileConfigLoader(config.name, str(root)).load_config()
-            url = loaded.get("CourseDirectory", {}).get("db_url")
-            if isinstance(url, str) and url:
-                return url
-        except Exception:  # an unreadable config falls back to nbgrader's default location
-            pass
-    return f"sqlite:///{root / 'gradebook.db'}"
-
-
-def _course_id(course_root: str | Path = ".") -> str:
-    root = Path(course_root).resolve()
-    config = root / "nbgrader_config.py"
-    if config.is_file():
-        try:
-            from traitlets.config.loader import PyFileConfigLoader
-
-            loaded = PyFileConfigLoader(config.name, str(root)).load_config()
-            course = loaded.get("CourseDirectory", {}).get("course_id")
-            if isinstance(course, str) and course:
-                return course
-        except Exception:  # same fallback as nbgrader: its default course id
-            pass
-    return "default_course"
-
-
-def _ensure_structure(gb, assignment: str) -> None:
-    """Assignment, notebook and ``test_*`` grade cells, created if ``generate_assignment``
-    has not made them yet."""
-    notebook = contract().assignment(assignment).notebook
-    gb.update_or_create_assignment(assignment)
-    try:
-        gb.find_notebook(notebook, assignment)
-    except Exception:
-        gb.add_notebook(notebook, assignment)
-    for part in contract().parts_of(assignment):
-        name = part.grade_id
-        points = float(part.points)
-        try:
-            cell = gb.find_grade_cell(name, notebook, assignment)
-            if cell.max_score != points:
-                cell.max_score = points
-        except Exception:
-            gb.add_grade_cell(name, notebook, assignment, max_score=points, cell_type="code")
-    gb.db.commit()
+def default_db_url(root: str | Path = ".") -> str:
+    """nbgrader's default gradebook of a folder: ``sqlite:///<root>/gradebook.db``."""
+    return f"sqlite:///{Path(root).resolve() / 'gradebook.db'}"
 
 
 @functools.cache
@@ -107,8 +52,16 @@ def alembic_head() -> str:
     return ScriptDirectory(ALEMBIC_DIR).get_current_head()
 
 
-def open_gradebook(db_url: str, course_id: str | None = None):
+def open_gradebook(db_url: str, course_id: str = ""):
     """nbgrader's ``Gradebook`` on ``db_url``, created if needed.
+
+    Parameters
+    ----------
+    db_url : str
+        SQLAlchemy URL.
+    course_id : str
+        nbgrader's course id, as ``CourseDirectory.course_id`` says (empty when unset, as in
+        nbgrader's own commands).
 
     Raises
     ------
@@ -120,99 +73,54 @@ def open_gradebook(db_url: str, course_id: str | None = None):
     # A new gradebook is stamped with the schema's head: read it here (see alembic_head).
     api.get_alembic_version = alembic_head
     try:
-        return api.Gradebook(db_url, course_id=course_id or _course_id())
+        return api.Gradebook(db_url, course_id=course_id)
     except Exception as exc:
         raise GradebookError(f"cannot open the gradebook {db_url}: {exc}") from exc
 
 
-def write_grades(grades: list[NotebookGrade], db_url: str, course_id: str | None = None) -> int:
-    """Write every part's score as the ``auto_score`` of its test cell.
+def ensure_structure(gb, assignment: str) -> None:
+    """The assignment, its notebook and its test cells, created where the release has not
+    made them; the contract's points win over stale ones. Cells nbgrader created (written
+    answers) are kept."""
+    from nbgrader.api import MissingEntry
 
-    Parameters
-    ----------
-    grades : list of NotebookGrade
-    db_url : str
-        SQLAlchemy URL of the gradebook.
-    course_id : str, optional
-        nbgrader's course id; read from ``nbgrader_config.py`` in the working directory when
-        omitted.
+    notebook = contract().assignment(assignment).notebook
+    gb.update_or_create_assignment(assignment)
+    try:
+        gb.find_notebook(notebook, assignment)
+    except MissingEntry:
+        gb.add_notebook(notebook, assignment)
+    for part in contract().parts_of(assignment):
+        try:
+            cell = gb.find_grade_cell(part.grade_id, notebook, assignment)
+            if cell.max_score != float(part.points):
+                cell.max_score = float(part.points)
+        except MissingEntry:
+            gb.add_grade_cell(
+                part.grade_id, notebook, assignment, max_score=float(part.points), cell_type="code"
+            )
+    gb.db.commit()
+
+
+def source_cells(gb, assignment: str, notebook: str) -> dict[str, SourceCell]:
+    """The cells ``generate_assignment`` recorded for a notebook, in notebook order.
 
     Returns
     -------
-    int
-        Number of grades written.
-
-    Raises
-    ------
-    GradebookError
-        When the database cannot be opened or the transaction fails.
+    dict of str to SourceCell
+        Empty when the notebook was never released into this gradebook.
     """
-    from nbgrader import api
+    from nbgrader.api import MissingEntry
 
-    gb = open_gradebook(db_url, course_id)
-    written = 0
     try:
-        for assignment in sorted({g.assignment for g in grades}):
-            _ensure_structure(gb, assignment)
-        session = gb.db
-        known = {s.id for s in session.query(api.Student).all()}
-        for student in sorted({g.student for g in grades} - known):
-            session.add(api.Student(id=student))
-        session.flush()
-        assignments = {a.name: a for a in session.query(api.Assignment).all()}
-        # Rows are added explicitly before any query flushes (no autoflush half-way).
-        with session.no_autoflush:
-            for g in grades:
-                assignment = assignments[g.assignment]
-                nb_model = next(n for n in assignment.notebooks if n.name == g.notebook)
-                submission = (
-                    session.query(api.SubmittedAssignment)
-                    .filter_by(assignment_id=assignment.id, student_id=g.student)
-                    .one_or_none()
-                )
-                if submission is None:
-                    submission = api.SubmittedAssignment(
-                        assignment=assignment, student=session.get(api.Student, g.student)
-                    )
-                    session.add(submission)
-                submitted_nb = next(
-                    (n for n in submission.notebooks if n.notebook_id == nb_model.id), None
-                )
-                if submitted_nb is None:
-                    # SQLAlchemy 2 does not cascade along backrefs: every new row is added.
-                    submitted_nb = api.SubmittedNotebook(notebook=nb_model, assignment=submission)
-                    rows = [submitted_nb]
-                    for cell in nb_model.grade_cells:
-                        rows.append(api.Grade(cell_id=cell.id, notebook=submitted_nb))
-                    for cell in nb_model.solution_cells:
-                        rows.append(api.Comment(cell_id=cell.id, notebook=submitted_nb))
-                    for cell in nb_model.task_cells:
-                        rows.append(api.Comment(cell_id=cell.id, notebook=submitted_nb))
-                        rows.append(api.Grade(cell_id=cell.id, notebook=submitted_nb))
-                    session.add_all(rows)
-                # By cell id: grades created above are not flushed yet, so `grade.cell` is unset.
-                names = {c.id: c.name for c in nb_model.grade_cells}
-                by_cell = {names.get(grade.cell_id): grade for grade in submitted_nb.grades}
-                for result in g.results:
-                    name = result.grade_id
-                    grade = by_cell.get(name)
-                    if grade is None:
-                        cell = next(c for c in nb_model.grade_cells if c.name == name)
-                        grade = api.Grade(cell_id=cell.id, notebook=submitted_nb)
-                        session.add(grade)
-                        by_cell[name] = grade
-                    grade.auto_score = float(result.score)
-                    grade.needs_manual_grade = False
-                    written += 1
-                submitted_nb.flagged = bool(
-                    g.flags & {"tampering", "sandbox-error", "grader-error"}
-                )
-        session.commit()
-    except GradebookError:
-        raise
-    except Exception as exc:
-        gb.db.rollback()
-        raise GradebookError(f"writing to the gradebook {db_url} failed: {exc}") from exc
-    finally:
-        gb.close()
-    return written
+        nb = gb.find_notebook(notebook, assignment)
+    except MissingEntry:
+        return {}
+    points = {c.name: float(c.max_score) for c in nb.grade_cells}
+    cells = sorted(nb.source_cells, key=lambda c: c.id)
+    return {
+        c.name: SourceCell(
+            c.name, c.cell_type, bool(c.locked), c.source, c.checksum, points.get(c.name)
+        )
+        for c in cells
+    }

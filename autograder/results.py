@@ -8,12 +8,20 @@ imports the checks, the sandbox or the writers; they all import this.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import asdict, dataclass, field
 from typing import NamedTuple
 
 from .protocol import Flag
 
-__all__ = ["ComponentResult", "Diagnosis", "NotebookGrade", "PartResult"]
+__all__ = [
+    "ComponentResult",
+    "Diagnosis",
+    "NotebookGrade",
+    "PartResult",
+    "grade_from_json",
+    "grade_to_json",
+]
 
 
 class Diagnosis(NamedTuple):
@@ -162,3 +170,76 @@ class NotebookGrade:
     @property
     def max_score(self) -> float:
         return sum(r.max_score for r in self.results)
+
+
+# --------------------------------------------------------------------------------------------
+# As JSON: the grade travels inside the autograded notebook, from `grade` to `feedback`.
+
+#: Bump when the JSON form changes, so an old autograded notebook is regraded, not misread.
+JSON_VERSION = 1
+
+
+def _number(x: float | None) -> float | str | None:
+    # JSON has no infinity or nan; "not comparable" errors are infinite.
+    if x is None or math.isfinite(x):
+        return x
+    return str(x)
+
+
+def _float(x: float | str | None) -> float | None:
+    return None if x is None else float(x)
+
+
+def grade_to_json(grade: NotebookGrade) -> dict:
+    """``grade`` as plain JSON data (see :func:`grade_from_json`)."""
+    data = asdict(grade)
+    data["flags"] = sorted(grade.flags)
+    for r, out in zip(grade.results, data["results"], strict=True):
+        out["flags"] = sorted(r.flags)
+        out["diagnoses"] = [list(d) for d in r.diagnoses]
+        out["leaf_errors"] = {k: _number(v) for k, v in r.leaf_errors.items()}
+        for c in out["components"]:
+            c["worst_error"] = _number(c["worst_error"])
+            c["fd_error"] = _number(c["fd_error"])
+    return {"version": JSON_VERSION, "grade": data}
+
+
+def grade_from_json(data: dict) -> NotebookGrade:
+    """The :class:`NotebookGrade` that :func:`grade_to_json` wrote.
+
+    Raises
+    ------
+    ValueError
+        When ``data`` is not such a grade (another version, or malformed).
+    """
+    try:
+        if data["version"] != JSON_VERSION:
+            raise ValueError(f"grade written in format {data['version']}, not {JSON_VERSION}")
+        g = dict(data["grade"])
+        results = []
+        for r in g.pop("results"):
+            r = dict(r)
+            components = [
+                ComponentResult(
+                    **{
+                        **c,
+                        "worst_error": _float(c["worst_error"]),
+                        "fd_error": _float(c["fd_error"]),
+                    }
+                )
+                for c in r.pop("components")
+            ]
+            results.append(
+                PartResult(
+                    **{
+                        **r,
+                        "components": components,
+                        "diagnoses": [Diagnosis(*d) for d in r["diagnoses"]],
+                        "flags": {Flag(f) for f in r["flags"]},
+                        "leaf_errors": {k: _float(v) for k, v in r["leaf_errors"].items()},
+                    }
+                )
+            )
+        return NotebookGrade(**{**g, "results": results, "flags": {Flag(f) for f in g["flags"]}})
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"not a grade: {exc}") from exc
