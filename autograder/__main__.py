@@ -6,10 +6,13 @@ import sys
 
 USAGE = """usage: python -m autograder COMMAND [ARGS]
 
-commands:
-  grade PATH --out DIR [--db URL] [--jobs N]   grade submissions (see `grade --help`)
-  release                                      regenerate exercises/ with nbgrader
-  contract [--write | --check]                 the graded parts and points (CONTRACT.md)
+commands (from the course root, the folder with nbgrader_config.py):
+  release                              regenerate exercises/ from solutions/ with nbgrader
+  grade [PATH] [--assignment A] [--student S] [--out DIR]
+                                       grade submitted/ (or PATH): autograded/, gradebook,
+                                       feedback/, grades.csv (see `grade --help`)
+  feedback [ASSIGNMENT] [--student S]  feedback pages from the gradebook as it is now
+  contract [--write | --check]         the graded parts and points (CONTRACT.md)
 """
 
 
@@ -28,6 +31,10 @@ def main(argv=None) -> int:
         from .release import main as release_main
 
         return release_main(rest)
+    if command == "feedback":
+        from .cli import feedback_main
+
+        return feedback_main(rest)
     if command == "contract":
         from .contract_doc import main as contract_main
 

@@ -102,6 +102,10 @@ class Course:
     def db_url(self) -> str:
         return self._dirs.db_url
 
+    def step_folder(self, step: str) -> Path:
+        """The folder of one of nbgrader's steps (``submitted``, ``autograded``, ...)."""
+        return Path(self._dirs.root) / getattr(self._dirs, f"{step}_directory")
+
     def folder(self, step: str, student: str, assignment: str) -> Path:
         """``<root>/<step>/<student>/<assignment>`` with the course's folder names.
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 import zlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from .checks import PARTS, contract, draw_cases, failed_result, judge
@@ -23,6 +24,7 @@ from .submission import NotebookFile, SubmissionError, find_notebooks, read_code
 __all__ = [
     "DEFAULT_SEED",
     "Runner",
+    "SandboxRunner",
     "discover",
     "grade_notebook",
     "grade_safely",
@@ -58,11 +60,30 @@ def discover(path: str | Path) -> list[NotebookFile]:
     return find_notebooks(path, contract().notebooks())
 
 
-def sandbox_runner() -> Runner:
-    """The sandbox's ``run_submission`` (imported late: the in-process paths do not need it)."""
-    from .sandbox import run_submission
+@dataclass(frozen=True)
+class SandboxRunner:
+    """Runs a submission in the sandbox (:func:`autograder.sandbox.run_submission`).
 
-    return run_submission
+    Attributes
+    ----------
+    mode : {"bwrap", "fallback"}
+        ``bwrap``: OS isolation, refused where bubblewrap cannot run; ``fallback``: a plain
+        subprocess with resource limits, for trusted notebooks only (``--isolation none``).
+    """
+
+    mode: str = "bwrap"
+    #: Cases that rely on the sandbox's memory limit are drawn only for sandboxed runners.
+    sandboxed = True
+
+    def __call__(self, cells, calls, limits) -> SubmissionRun:
+        from .sandbox import run_submission  # imported late: in-process paths do without
+
+        return run_submission(cells, calls, limits, mode=self.mode)
+
+
+def sandbox_runner() -> Runner:
+    """The runner of a batch when none is given: the sandbox with OS isolation."""
+    return SandboxRunner("bwrap")
 
 
 def _all_failed(grade: NotebookGrade, message: str, flags: set[Flag]) -> NotebookGrade:
@@ -109,13 +130,11 @@ def grade_notebook(
         except SubmissionError as exc:
             return _all_failed(grade, str(exc), {Flag.UNREADABLE})
         parts = [p.name for p in contract().parts_of(nb.assignment)]
+        run_fn = runner if runner is not None else sandbox_runner()
         # Cases built to exhaust memory only where the sandbox's limit contains them.
-        sandboxed = runner is None or getattr(runner, "__module__", "").startswith(
-            "autograder.sandbox"
-        )
+        sandboxed = bool(getattr(run_fn, "sandboxed", False))
         cases = {p: draw_cases(p, seed, sandboxed) for p in parts}
         calls = [c.call for p in parts for c in cases[p]]
-        run_fn = runner if runner is not None else sandbox_runner()
         try:
             run = run_fn(cells, calls, limits if limits is not None else Limits())
         except Exception as exc:  # the sandbox failed on this submission: report, go on

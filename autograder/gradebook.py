@@ -79,9 +79,9 @@ def open_gradebook(db_url: str, course_id: str = ""):
 
 
 def ensure_structure(gb, assignment: str) -> None:
-    """The assignment, its notebook and its test cells, created where the release has not
-    made them; the contract's points win over stale ones. Cells nbgrader created (written
-    answers) are kept."""
+    """The assignment, its notebook, each part's test cell and solution cell, created where
+    the release has not made them; the contract's points win over stale ones. Cells nbgrader
+    created (written answers) are kept."""
     from nbgrader.api import MissingEntry
 
     notebook = contract().assignment(assignment).notebook
@@ -99,6 +99,10 @@ def ensure_structure(gb, assignment: str) -> None:
             gb.add_grade_cell(
                 part.grade_id, notebook, assignment, max_score=float(part.points), cell_type="code"
             )
+        try:  # so that formgrader can take a comment on the student's code
+            gb.find_solution_cell(part.name, notebook, assignment)
+        except MissingEntry:
+            gb.add_solution_cell(part.name, notebook, assignment)
     gb.db.commit()
 
 

@@ -63,18 +63,21 @@ def _submitted_notebook(session, api, assignment, student, notebook_model):
         submission = api.SubmittedAssignment(assignment=assignment, student=student)
         session.add(submission)
     nb = next((n for n in submission.notebooks if n.notebook_id == notebook_model.id), None)
+    rows: list = []
     if nb is None:
-        # SQLAlchemy 2 does not cascade along backrefs: every new row is added.
         nb = api.SubmittedNotebook(notebook=notebook_model, assignment=submission)
-        rows = [nb]
-        rows += [api.Grade(cell_id=c.id, notebook=nb) for c in notebook_model.grade_cells]
-        rows += [api.Comment(cell_id=c.id, notebook=nb) for c in notebook_model.solution_cells]
-        for cell in notebook_model.task_cells:
-            rows += [
-                api.Comment(cell_id=cell.id, notebook=nb),
-                api.Grade(cell_id=cell.id, notebook=nb),
-            ]
-        session.add_all(rows)
+        rows.append(nb)
+    # Rows for every cell, including cells added to the notebook since this submission was
+    # first recorded. SQLAlchemy 2 does not cascade along backrefs: every new row is added.
+    graded = {g.cell_id for g in nb.grades}
+    commented = {c.cell_id for c in nb.comments}
+    for cell in [*notebook_model.grade_cells, *notebook_model.task_cells]:
+        if cell.id not in graded:
+            rows.append(api.Grade(cell_id=cell.id, notebook=nb))
+    for cell in [*notebook_model.solution_cells, *notebook_model.task_cells]:
+        if cell.id not in commented:
+            rows.append(api.Comment(cell_id=cell.id, notebook=nb))
+    session.add_all(rows)
     return submission, nb
 
 

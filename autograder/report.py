@@ -35,6 +35,8 @@ CSV_COLUMNS = [
     "flags",
     "diagnosis",
     "message",
+    "seconds_late",
+    "notebook_late_penalty",
 ]
 #: Mean fractions at or above these are drawn green, then amber; below, red.
 GOOD_FRACTION, MIDDLING_FRACTION = 0.8, 0.5
@@ -45,10 +47,25 @@ def format_points(x: float) -> str:
     return f"{x:.4g}" if x != int(x) else str(int(x))
 
 
-def csv_rows(grades: list[NotebookGrade]) -> list[dict[str, str]]:
-    """One row per student and part, with the columns of :data:`CSV_COLUMNS`."""
+def csv_rows(grades: list[NotebookGrade], records=None) -> list[dict[str, str]]:
+    """One row per student and part, with the columns of :data:`CSV_COLUMNS`.
+
+    Parameters
+    ----------
+    grades : list of NotebookGrade
+    records : dict, optional
+        The gradebook's :class:`~autograder.gradebook_read.SubmissionRecord` per
+        ``(student, assignment, notebook)``: the lateness columns come from there (the
+        penalty is the notebook's, repeated on each of its rows; it is not a per-part score).
+    """
     rows = []
+    records = records or {}
     for g in grades:
+        record = records.get((g.student, g.assignment, g.notebook))
+        late = {
+            "seconds_late": f"{record.seconds_late:g}" if record else "",
+            "notebook_late_penalty": format_points(record.late_penalty) if record else "",
+        }
         for r in g.results:
             rows.append(
                 {
@@ -63,19 +80,20 @@ def csv_rows(grades: list[NotebookGrade]) -> list[dict[str, str]]:
                     "flags": " ".join(sorted(r.flags | g.flags)),
                     "diagnosis": " ".join(d.name for d in r.diagnoses),
                     "message": r.message,
+                    **late,
                 }
             )
     return rows
 
 
-def write_csv(grades: list[NotebookGrade], path: str | Path) -> Path:
+def write_csv(grades: list[NotebookGrade], path: str | Path, records=None) -> Path:
     """Write :func:`csv_rows` to ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS)
         writer.writeheader()
-        writer.writerows(csv_rows(grades))
+        writer.writerows(csv_rows(grades, records))
     return path
 
 

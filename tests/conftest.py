@@ -99,3 +99,26 @@ def built_book(tmp_path_factory) -> BookBuild:
         log=proc.stdout,
         seconds=time.monotonic() - start,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# The gradebook
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def gradebook_template(tmp_path_factory) -> Path:
+    """An empty gradebook made once per session (nbgrader creates its schema and stamps it)."""
+    from autograder.gradebook import open_gradebook
+
+    path = tmp_path_factory.mktemp("gradebook-template") / "gradebook.db"
+    open_gradebook(f"sqlite:///{path}").close()
+    return path
+
+
+@pytest.fixture
+def gradebook_url(gradebook_template, tmp_path) -> str:
+    """A fresh gradebook of this test's own: a copy of the session's template."""
+    path = tmp_path / "gradebook.db"
+    shutil.copyfile(gradebook_template, path)
+    return f"sqlite:///{path}"

@@ -82,13 +82,13 @@ def test_one_notebook_can_be_graded(tmp_path):
     ).is_file()
 
 
-def _sandbox_that_cannot_start(cells, calls, limits):
+def _sandbox_that_cannot_start(cells, calls, limits, **mode):
     raise RuntimeError("bwrap: cannot create namespace")
 
 
 def test_a_sandbox_that_fails_everywhere_is_the_graders_failure(tmp_path, capsys, monkeypatch):
     """When not one notebook can run, is it exit status 3, not a CSV of zeros?"""
-    monkeypatch.setattr("autograder.grade.sandbox_runner", lambda: _sandbox_that_cannot_start)
+    monkeypatch.setattr("autograder.sandbox.run_submission", _sandbox_that_cannot_start)
     code = main(
         [
             str(SAMPLES / "ada_full_marks"),
