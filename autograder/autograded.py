@@ -77,7 +77,12 @@ def _as_cell(source: SourceCell) -> dict:
     }
     if source.points is not None:
         meta["points"] = source.points
-    cell = {"cell_type": source.cell_type, "metadata": {"nbgrader": meta}, "source": source.source}
+    cell = {
+        "cell_type": source.cell_type,
+        "id": source.name.replace("_", "-")[:64],  # nbformat 4.5 ids: letters, digits, -
+        "metadata": {"nbgrader": meta},
+        "source": source.source,
+    }
     if source.cell_type == "code":
         cell.update(outputs=[], execution_count=None)
     return cell
