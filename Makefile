@@ -17,7 +17,7 @@ DEMO_STAMP := $(DEMO)/.graded
 # isolation, and the run says so.
 GRADER_SOURCES := $(shell find autograder samples/submitted -name '*.py' -o -name '*.j2' -o -name '*.ipynb' 2>/dev/null)
 
-.PHONY: all setup system-deps sandbox-deps book exercises grade test lint clean
+.PHONY: all setup system-deps sandbox-deps book exercises grade test check lint clean
 .DEFAULT_GOAL := all
 
 all: book exercises grade
@@ -86,6 +86,10 @@ $(DEMO_STAMP): $(STAMP) nbgrader_config.py exercises/.release-stamp.json $(GRADE
 
 test: $(TEST_STAMP) system-deps
 	$(PY) -m pytest
+
+# The fast tests: the inner loop of development.
+check: $(TEST_STAMP)
+	$(PY) -m pytest -m "not slow" -q
 
 lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
