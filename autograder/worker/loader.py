@@ -36,11 +36,13 @@ from typing import Any
 
 import numpy as _numpy
 
+from ..protocol import Flag
 from ..test_functions import STRICT_FLOATING_POINT_PARTS
-from .convert import NotNumbersError, describe_error, encode_result, short
+from .convert import NotNumbersError, describe_error, encode_args_after, encode_result, short
 from .isolate import set_child_subreaper
+from .tree import TreeEncoder
 from .watch import Watcher
-from .wire import TreeEncoder, write_frame
+from .wire import write_frame
 
 # Taken before any student code runs: a submission may replace ``numpy`` in sys.modules or
 # patch ``numpy.errstate``, and the grader's own machinery must not use the fake.
@@ -170,11 +172,11 @@ def _describe_cell_exception(index: int, exc: BaseException, watcher: Watcher) -
         where = f" (line {exc.lineno})" if exc.lineno else ""
         return f"cell {index}: SyntaxError: {short(exc.msg)}{where}"
     if isinstance(exc, SystemExit):
-        watcher.note("crash", f"cell {index} called sys.exit()")
+        watcher.note(Flag.CRASH, f"cell {index} called sys.exit()")
         code = short(exc.code, 60)
         return f"cell {index}: called sys.exit({code}); the rest of the cell was skipped"
     if isinstance(exc, MemoryError):
-        watcher.note("memory", f"cell {index} ran out of memory")
+        watcher.note(Flag.MEMORY, f"cell {index} ran out of memory")
         return f"cell {index}: ran out of memory"
     return f"cell {index}: {type(exc).__name__}: {short(exc)}"
 
@@ -214,7 +216,7 @@ def run_cells(task: LoaderTask, namespace: dict, watcher: Watcher) -> tuple[list
             finally:
                 _setitimer(signal.ITIMER_REAL, 0)
         except CellTimeout:
-            watcher.note("timeout", f"cell {index} ran longer than {seconds:.3g} s")
+            watcher.note(Flag.TIMEOUT, f"cell {index} ran longer than {seconds:.3g} s")
             errors.append(f"cell {index}: did not finish within {seconds:.3g} s and was stopped")
             stopped.append(index)
         except BaseException as exc:
@@ -240,11 +242,11 @@ def _call_outcome(
         finally:
             watcher.restore_builtins()
     except MemoryError:
-        watcher.note("memory", "a part ran out of memory")
+        watcher.note(Flag.MEMORY, "a part ran out of memory")
         header["error"] = "ran out of memory"
         return header, b""
     except SystemExit as exc:
-        watcher.note("crash", "a part called sys.exit()")
+        watcher.note(Flag.CRASH, "a part called sys.exit()")
         header["error"] = f"called sys.exit({short(exc.code, 60)}) instead of returning"
         return header, b""
     except RecursionError:
@@ -258,26 +260,17 @@ def _call_outcome(
     except NotNumbersError as exc:
         header["value"] = None
         header["error"] = str(exc)
-    except BaseException as exc:  # a rigged object whose methods raise while being read
+    except BaseException as exc:  # reading a rigged object raised SystemExit or the like
         header["value"] = None
         header["error"] = f"returned a value that could not be read ({describe_error(exc)})"
     if return_args:
-        after = []
-        for arg in args:
-            try:
-                after.append(encode_result(arg, encoder) if _is_array(arg) else None)
-            except BaseException:
-                after.append(None)
-        header["args_after"] = after
+        try:
+            header["args_after"] = encode_args_after(args, encoder)
+        except BaseException:
+            header["args_after"] = None
     if header["value"] is None and header["error"] is None:
         header["error"] = "returned nothing readable"
     return header, encoder.blob()
-
-
-def _is_array(value) -> bool:
-    import numpy as np
-
-    return type(value) is np.ndarray
 
 
 def run_part(task: LoaderTask, index: int, namespace: dict, watcher: Watcher, fd: int) -> dict:
@@ -309,7 +302,7 @@ def run_part(task: LoaderTask, index: int, namespace: dict, watcher: Watcher, fd
     try:
         watcher.check_tampering()
     except BaseException:
-        watcher.note("tampering", "the tampering check itself failed")
+        watcher.note(Flag.TAMPERING, "the tampering check itself failed")
     return {"k": "part_done", "i": index, "error": None, **watcher.report()}
 
 
@@ -522,7 +515,7 @@ def main(task: LoaderTask) -> None:
     try:
         watcher.check_tampering()
     except BaseException:
-        watcher.note("tampering", "the tampering check itself failed")
+        watcher.note(Flag.TAMPERING, "the tampering check itself failed")
     _flush()
     # Whatever the top-level code started (daemons, a fork bomb) ends before any part runs.
     _reap_strays(task)
