@@ -170,6 +170,7 @@ def test_the_supervisor_decodes_the_request_the_grader_builds():
         {**Limits().__dict__, "memory_bytes": True},
         {**Limits().__dict__, "part_seconds": -1},
         {**Limits().__dict__, "load_seconds": "30"},
+        {**Limits().__dict__, "max_processes": float("inf")},
     ],
 )
 def test_malformed_limits_are_refused(limits):
@@ -177,6 +178,8 @@ def test_malformed_limits_are_refused(limits):
     header = {"k": "run", "cells": [], "limits": limits, "parts": []}
     with pytest.raises(wire.FrameError):
         Job.from_frame(header, b"")
+    quiet = {**Limits().__dict__, "max_output_bytes": 0}
+    assert Job.from_frame({**header, "limits": quiet}, b"").limits.max_output_bytes == 0
 
 
 # -- hostile encodings ---------------------------------------------------------------------------

@@ -82,12 +82,12 @@ class PartRequest:
 
 
 def parse_limits(node: Any) -> Limits:
-    """The :class:`~autograder.protocol.Limits` of a request: every field, finite, positive.
+    """The :class:`~autograder.protocol.Limits` of a request: every field, finite, not negative.
 
     Raises
     ------
     FrameError
-        A field is missing, not a number, or not positive.
+        A field is missing, not a number, or negative.
     """
     if not isinstance(node, dict):
         raise FrameError("limits must be an object")
@@ -98,9 +98,9 @@ def parse_limits(node: Any) -> Limits:
             isinstance(raw, bool)
             or not isinstance(raw, int | float)
             or not math.isfinite(raw)
-            or raw <= 0
+            or raw < 0
         ):
-            raise FrameError(f"limit {spec.name} must be a positive number")
+            raise FrameError(f"limit {spec.name} must be a number, not negative")
         # Each field keeps the type of its default: seconds as float, counts as int.
         values[spec.name] = type(spec.default)(raw)
     return Limits(**values)

@@ -105,9 +105,9 @@ class LoaderTask:
         reason already recorded.
     cell_seconds : float
         Soft time limit per cell (a timer raises :class:`CellTimeout` inside it).
-    parts : list of (str, list)
-        Each part's name and its decoded calls ``(args, kwargs, return_args)``; decoded anew in
-        each child by ``decode_call``.
+    parts : list of (str, int)
+        Each part's name and its number of calls; each call is decoded anew, in the child
+        that makes it, by ``decode_call``.
     decode_call : callable
         ``decode_call(part_index, call_index) -> (args, kwargs, return_args)``.
     repo_root : str
