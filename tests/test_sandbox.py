@@ -210,6 +210,48 @@ def test_non_numbers_become_plain_errors(mode):
     assert all(o.value is None for o in run.parts["pick"].outcomes)
 
 
+# Cells that write a forged outcome frame into every pipe the part's process holds (its answer
+# pipe among them), then return honestly.
+FORGE = (
+    "import json, os, stat, struct\n"
+    "def forge(node, blob):\n"
+    "    header = json.dumps({'k': 'outcome', 'value': node, 'error': None}).encode()\n"
+    "    frame = b'GBH1' + struct.pack('<IQ', len(header), len(blob)) + header + blob\n"
+    "    for fd in range(3, 256):\n"
+    "        try:\n"
+    "            if stat.S_ISFIFO(os.fstat(fd).st_mode):\n"
+    "                os.write(fd, frame)\n"
+    "        except OSError:\n"
+    "            pass\n"
+)
+FORGED = {
+    "unknown_dtype": ("{'a': ['f4', 0, [1]]}", "bytes(8)"),
+    "misaligned": ("{'a': ['f8', 4, [1]]}", "bytes(16)"),
+    "overflowing": ("{'a': ['i8', 0, [2**62, 2**62]]}", "bytes(8)"),
+    "bool_byte": ("{'a': ['b1', 0, [1]]}", "bytes([2]) + bytes(7)"),
+    "reread": ("{'t': [{'a': ['f8', 0, [1]]}] * 2}", "bytes(8)"),
+    "old_layout": ("{'a': [0, [1]]}", "bytes(8)"),
+}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_forged_answers_with_hostile_arrays_are_refused(mode):
+    """Is an answer frame a part forges with an unknown dtype, a misaligned offset, an
+    overflowing shape, a bool byte of 2, bytes read twice or the old layout refused as broken
+    and flagged, while the honest parts keep their numbers?"""
+    cells = [DOUBLE, FORGE] + [
+        f"def {name}(x):\n    forge({node}, {blob})\n    return x\n"
+        for name, (node, blob) in FORGED.items()
+    ]
+    run = run_submission(cells, _calls(*FORGED, "double"), OK, mode=mode)
+    for name in FORGED:
+        outcomes = run.parts[name].outcomes
+        assert len(outcomes) == 1 and outcomes[0].value is None, name
+        assert outcomes[0].error == "sent back an answer in a broken format", name
+    assert "tampering" in run.flags
+    np.testing.assert_array_equal(_value(run, "double"), 2 * X)
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_nan_results_are_numbers(mode):
     """Is a NaN answer passed on as a number (for the grader to judge), not as an error?"""

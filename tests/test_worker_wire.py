@@ -519,10 +519,19 @@ def test_the_in_process_converter_gives_what_the_sandbox_path_gives(name):
 
 
 def test_arguments_after_the_call_keep_their_dtype():
-    """Are the array arguments sent back after a call with their dtype, and others as None?"""
+    """Are the array arguments sent back after a call with their dtype, others as None, and
+    does ``plain_args_after`` give the same in-process?"""
     args = (np.array([1, 2]), 3.0, np.array([True]), np.arange(2.0))
-    outcome = _sandbox_path(0.0, args, return_args=True)
-    after = outcome.args_after
+    after = _sandbox_path(0.0, args, return_args=True).args_after
     assert after[1] is None
     assert [a.dtype for a in (after[0], after[2], after[3])] == [np.int64, np.bool_, np.float64]
     assert after[0].tolist() == [1, 2] and after[2].tolist() == [True]
+    plain = convert.plain_args_after(args)
+    assert len(plain) == len(after)
+    for got, want in zip(plain, after, strict=True):
+        if want is None:
+            assert got is None
+        else:
+            assert_same_tree(got, want)
+    # An argument the function turned into something that cannot travel comes back as None.
+    assert convert.plain_args_after((np.ones(1, dtype=complex), np.ones(1)))[0] is None

@@ -209,6 +209,27 @@ def plain_tree(value: Any) -> Any:
     return TreeDecoder(blob, RESULT_KINDS).tree(header["value"])
 
 
+def plain_args_after(args: tuple) -> tuple:
+    """A call's arguments after the call, as the grader receives them from the sandbox.
+
+    Parameters
+    ----------
+    args : tuple
+        The arguments the student's function received (and may have modified).
+
+    Returns
+    -------
+    tuple
+        One entry per argument: for an exact ndarray, a copy of dtype bool, int64 or float64
+        with its shape; ``None`` for anything else, and for an array that cannot be sent.
+    """
+    encoder = TreeEncoder()
+    nodes = encode_args_after(args, encoder)
+    ((header, blob),) = FrameReader().feed(pack({"args_after": nodes}, encoder.blob()))
+    decoder = TreeDecoder(blob, RESULT_KINDS)
+    return tuple(None if node is None else decoder.tree(node) for node in header["args_after"])
+
+
 def _number(value: Any) -> np.ndarray:
     """A Python bool, int or float (or a subclass) as a 0-d array of its own kind."""
     if _isinstance(value, bool):
