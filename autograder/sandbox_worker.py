@@ -23,6 +23,7 @@ import sysconfig
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from .worker.wire import FrameError, FrameReader, pack
@@ -86,18 +87,34 @@ class SandboxTimeoutError(SandboxError):
 # -- what goes into the sandbox ---------------------------------------------------------------
 
 
-def python_layout() -> dict[str, str]:
+@dataclass(frozen=True)
+class PythonLayout:
+    """Where the grader's Python lives on the host.
+
+    Attributes
+    ----------
+    prefix : str
+        The Python installation (``sys.base_prefix``, symlinks resolved).
+    executable : str
+        Its interpreter (not the virtual environment's symlink to it).
+    site : str
+        The virtual environment's ``site-packages``.
+    """
+
+    prefix: str
+    executable: str
+    site: str
+
+
+def python_layout() -> PythonLayout:
     """Paths of the Python installation and the virtual environment's site-packages."""
     base = os.path.realpath(sys.base_prefix)
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
     executable = os.path.join(base, "bin", version)
     if not os.path.exists(executable):
         executable = os.path.realpath(sys.executable)
-    return {
-        "prefix": base,
-        "executable": executable,
-        "site": os.path.realpath(sysconfig.get_paths()["purelib"]),
-    }
+    site = os.path.realpath(sysconfig.get_paths()["purelib"])
+    return PythonLayout(prefix=base, executable=executable, site=site)
 
 
 _package_lock = threading.Lock()
@@ -172,7 +189,7 @@ class _Slot:
 # -- the worker --------------------------------------------------------------------------------
 
 
-def bwrap_command(layout: dict[str, str], lib: str, uid: int | None) -> list[str]:
+def bwrap_command(layout: PythonLayout, lib: str, uid: int | None) -> list[str]:
     """The command line of a worker in bubblewrap (``uid`` None: the grader is not root)."""
     args = [
         shutil.which("bwrap") or "bwrap",
@@ -196,8 +213,8 @@ def bwrap_command(layout: dict[str, str], lib: str, uid: int | None) -> list[str
         args += ["--ro-bind-try", path, path]
     made: set[str] = set()
     for source, target in (
-        (layout["prefix"], layout["prefix"]),
-        (layout["site"], SANDBOX_SITE),
+        (layout.prefix, layout.prefix),
+        (layout.site, SANDBOX_SITE),
         (lib, SANDBOX_LIB),
     ):
         # bubblewrap makes missing parent directories mode 0700, which the sandbox's uid could
@@ -223,7 +240,7 @@ def bwrap_command(layout: dict[str, str], lib: str, uid: int | None) -> list[str
         "/tmp",
     ]
     python = [
-        layout["executable"],
+        layout.executable,
         "-I",
         "-S",
         "-B",
@@ -261,15 +278,15 @@ def _privileged() -> bool:
     return os.geteuid() == 0 and shutil.which("setpriv") is not None
 
 
-def plain_command(layout: dict[str, str], lib: str) -> list[str]:
+def plain_command(layout: PythonLayout, lib: str) -> list[str]:
     """The command line of a worker in the fallback: the same Python, no isolation."""
     return [
-        layout["executable"],
+        layout.executable,
         "-I",
         "-S",
         "-B",
         "-c",
-        _BOOT.format(lib=lib, site=layout["site"]),
+        _BOOT.format(lib=lib, site=layout.site),
         "plain",
     ]
 

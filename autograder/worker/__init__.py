@@ -16,6 +16,8 @@ watch
     What the submission imported or touched, and whether it tampered with numpy or builtins.
 isolate
     Per-submission namespaces, capabilities and resource limits (Linux, via ``ctypes``).
+part_state
+    What one part could leave behind for the next part run in the same process.
 loader
     Runs the notebook's cells, then the parts, one after another, in a forked child.
 processes
