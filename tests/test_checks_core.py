@@ -20,22 +20,32 @@ from autograder.checks.text import round_score, scrub
 from autograder.protocol import CallOutcome, PartRun
 
 
-def test_plain_tree_turns_numbers_into_float64_arrays():
-    """Do floats, ints, 0-d arrays, lists and dicts become float64 arrays, tuples and dicts?"""
-    tree = to_plain_tree((1, 2.5, np.float32(3), np.arange(3), [np.eye(2)], {"a": 1}))
-    assert all(isinstance(x, np.ndarray) and x.dtype == np.float64 for x in tree[:4])
+def test_plain_tree_keeps_the_kind_of_number():
+    """Do floats stay float64, ints int64 and bools bool, in arrays, tuples and dicts?"""
+    tree = to_plain_tree((1, 2.5, np.float32(3), np.arange(3), [np.eye(2)], {"a": True}))
+    assert [x.dtype for x in tree[:4]] == [np.int64, np.float64, np.float64, np.int64]
     assert tree[0].shape == ()
     assert isinstance(tree[4], tuple) and tree[4][0].shape == (2, 2)
-    assert tree[5]["a"].shape == ()
+    assert tree[5]["a"].dtype == np.bool_ and tree[5]["a"].shape == ()
 
 
-@pytest.mark.parametrize(
-    "value", [None, "1.0", 1j, np.array([1j]), np.array(["a"]), True, object(), {1: 2.0}]
-)
+@pytest.mark.parametrize("value", [None, "1.0", 1j, np.array([1j]), np.array(["a"]), object()])
 def test_plain_tree_refuses_what_is_not_numbers(value):
-    """Are None, strings, complex numbers, bools and objects refused with a plain message?"""
+    """Are None, strings, complex numbers and objects refused with a plain message?"""
     with pytest.raises(Malformed):
         to_plain_tree(value)
+
+
+def test_a_judge_reads_int_and_bool_answers_as_numbers():
+    """Does an answer of ints or bools get judged by its values, not refused for its dtype?"""
+    cases = draw_cases("grad_output", 0)
+    as_ints = PartRun(
+        "grad_output",
+        [CallOutcome(value=np.zeros(c.expected["delta3"].shape, dtype=np.int64)) for c in cases],
+    )
+    result = judge("grad_output", cases, as_ints)
+    assert result.score == 0 and result.error is None
+    assert "differs from the expected values" in " ".join(result.components[0].problems)
 
 
 def test_scrub_hides_real_numbers_but_keeps_shapes():

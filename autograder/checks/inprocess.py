@@ -19,6 +19,7 @@ import numpy as np
 from ..activations import ACTIVATIONS
 from ..protocol import ActivationRef, Call, CallOutcome, FunctionRef, PartRun
 from ..test_functions import STRICT_FLOATING_POINT_PARTS, bind
+from ..worker.convert import plain_args_after
 from .convert import Malformed, to_plain_tree
 
 __all__ = [
@@ -88,11 +89,7 @@ def call_in_process(fn, call: Call) -> CallOutcome:
         return CallOutcome(error=str(exc))
     except Exception as exc:  # student code may raise anything; it becomes feedback
         return CallOutcome(error=_error_text(exc))
-    after = None
-    if call.return_args:
-        after = tuple(
-            np.array(a, dtype=np.float64) if isinstance(a, np.ndarray) else None for a in args
-        )
+    after = plain_args_after(args) if call.return_args else None
     return CallOutcome(value=plain, args_after=after)
 
 
