@@ -40,8 +40,11 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
 # Feedback shows each test cell's output (the self-checks and the grader's plain-text verdict)
-# but not the hidden block's source: nbgrader's default feedback would print it.
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades  # noqa: E402
-
-c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+# but not the hidden block's source: nbgrader's default feedback would print it. Named as
+# strings, so that reading this file imports neither nbconvert nor nbgrader's preprocessors
+# (seconds of start-up for every command that reads the course's configuration).
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]

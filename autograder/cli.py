@@ -79,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
         help=f"run seed; each student's cases derive from it (default {DEFAULT_SEED})",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--timings", action="store_true", help="print each phase's time to stderr")
     return p
 
 
@@ -133,84 +134,126 @@ def _notebooks(args, course):
     ]
 
 
+class Phases:
+    """Wall-clock time of each phase of a run, for ``--timings`` and the benchmark."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, float]] = []
+        self._last = time.perf_counter()
+
+    def mark(self, name: str) -> None:
+        now = time.perf_counter()
+        self.rows.append((name, now - self._last))
+        self._last = now
+
+    def text(self) -> str:
+        return "\n".join(f"phase {name:<22} {seconds:7.3f} s" for name, seconds in self.rows)
+
+
+def _refusal(args, course) -> tuple[int, str] | None:
+    """Why this run must not start (exit status and message), or None."""
+    if args.jobs is not None and args.jobs < 1:
+        return EXIT_USAGE, "--jobs must be at least 1"
+    if args.path is None and course is None:
+        return EXIT_USAGE, (
+            f"{Path.cwd()} is not an nbgrader course (no readable nbgrader_config.py): run "
+            "from the course root, or give the folder of submissions to grade"
+        )
+    if args.path is not None and not Path(args.path).exists():
+        return EXIT_USAGE, f"{args.path} does not exist"
+    if args.isolation == "bwrap" and not args.scheduler and shutil.which("bwrap") is None:
+        return EXIT_GRADER, (
+            "bubblewrap (bwrap) is not installed, and student code is only run isolated: "
+            f"install it ({INSTALL_BWRAP}), or grade trusted notebooks with --isolation none"
+        )
+    return None
+
+
 def main(argv=None) -> int:
     """Run the ``grade`` command; returns the exit status."""
     args = _parser().parse_args(sys.argv[2:] if argv is None else list(argv))
-    if args.jobs is not None and args.jobs < 1:
-        return _fail(EXIT_USAGE, "--jobs must be at least 1")
+    phases = Phases()
     course = _course_here()
-    if args.path is None and course is None:
-        return _fail(
-            EXIT_USAGE,
-            f"{Path.cwd()} is not an nbgrader course (no readable nbgrader_config.py): run "
-            "from the course root, or give the folder of submissions to grade",
-        )
-    if args.path is not None and not Path(args.path).exists():
-        return _fail(EXIT_USAGE, f"{args.path} does not exist")
-    if args.isolation == "bwrap" and not args.scheduler and shutil.which("bwrap") is None:
-        return _fail(
-            EXIT_GRADER,
-            "bubblewrap (bwrap) is not installed, and student code is only run isolated: "
-            f"install it ({INSTALL_BWRAP}), or grade trusted notebooks with --isolation none",
-        )
+    refusal = _refusal(args, course)
+    if refusal:
+        return _fail(*refusal)
+    mode = "bwrap" if args.isolation == "bwrap" else "fallback"
+    if args.scheduler is None and (args.student or args.jobs == 1):
+        # The one worker a single notebook needs starts now, while the course is read.
+        from .sandbox import start_early
 
-    from .batch import LocalBackend, grade_all
-    from .course_outputs import record_batch, write_pages
-    from .distributed import ClusterError, DaskBackend
-    from .grade import SandboxRunner
+        start_early(mode)
+    phases.mark("read the course")
+
     from .gradebook import GradebookError, open_gradebook
-    from .report import summarize, summary_svg, write_csv
 
     root = course.root if (course and args.path is None) else Path.cwd()
     out = Path(args.out) if args.out else root / "grades"
     outputs = _outputs(args, course, out)
-    if outputs.db_url is not None:
-        try:  # fail before grading, not after: an unreachable gradebook stops the run
-            open_gradebook(outputs.db_url, outputs.course_id).close()
-        except GradebookError as exc:
-            return _fail(EXIT_GRADER, str(exc))
     notebooks = _notebooks(args, course)
     if not notebooks:
-        where = args.path or f"{course.step_folder('submitted')}"
-        return _fail(
-            EXIT_USAGE,
-            f"no submissions under {where} (expected <student>/<assignment>/<notebook>.ipynb)",
-        )
+        where = args.path or course.step_folder("submitted")
+        layout = "<student>/<assignment>/<notebook>.ipynb"
+        return _fail(EXIT_USAGE, f"no submissions under {where} (expected {layout})")
     try:
         out.mkdir(parents=True, exist_ok=True)
+        # Opened before grading, so that an unreachable gradebook stops the run at once.
+        gb = None if outputs.db_url is None else open_gradebook(outputs.db_url, outputs.course_id)
     except OSError as exc:
         return _fail(EXIT_GRADER, f"cannot create {out}: {exc}")
+    except GradebookError as exc:
+        return _fail(EXIT_GRADER, str(exc))
+    phases.mark("open the gradebook")
+    try:
+        return _grade_and_record(args, mode, notebooks, outputs, gb, out, phases)
+    finally:
+        if gb is not None:
+            gb.close()
 
-    runner = SandboxRunner("bwrap" if args.isolation == "bwrap" else "fallback")
+
+def _grade_and_record(args, mode, notebooks, outputs, gb, out: Path, phases: Phases) -> int:
+    from .batch import LocalBackend, grade_all
+    from .course_outputs import record_batch, write_pages
+    from .distributed import ClusterError, DaskBackend
+    from .grade import SandboxRunner
+    from .gradebook import GradebookError
+    from .report import summarize, summary_svg, write_csv
+
     backend = DaskBackend(args.scheduler) if args.scheduler else LocalBackend(args.jobs)
     start = time.perf_counter()
     try:
-        grades = grade_all(notebooks, args.seed, backend, runner=runner, progress=not args.quiet)
+        grades = grade_all(
+            notebooks, args.seed, backend, runner=SandboxRunner(mode), progress=not args.quiet
+        )
     except ClusterError as exc:
         return _fail(EXIT_GRADER, str(exc))
     seconds = time.perf_counter() - start
-
+    phases.mark("grade")
     ran = [g for g in grades if not g.flags & {Flag.MISSING_NOTEBOOK, Flag.UNREADABLE}]
     failed = [g for g in ran if g.flags & {Flag.SANDBOX_ERROR, Flag.GRADER_ERROR}]
     if ran and len(failed) == len(ran):
         # Not one notebook could be run: the grader is broken, not the submissions.
         return _fail(EXIT_GRADER, f"no notebook could be graded: {failed[0].problem}")
-
     try:
-        entries = record_batch(grades, notebooks, outputs)
-        records = write_pages(entries, outputs, [Path(nb.path).parent for nb in notebooks])
+        entries = record_batch(grades, notebooks, outputs, gb)
+        phases.mark("autograded/, gradebook")
+        records = write_pages(entries, outputs, [Path(nb.path).parent for nb in notebooks], gb)
+        phases.mark("feedback pages")
     except GradebookError as exc:
         return _fail(EXIT_GRADER, str(exc))
     csv_path = write_csv(grades, out / "grades.csv", records)
     summary = summarize(grades, seconds) + f"\nRun seed: {args.seed}"
     (out / "summary.txt").write_text(summary + "\n", encoding="utf-8")
     (out / "summary.svg").write_text(summary_svg(grades), encoding="utf-8")
+    phases.mark("CSV and summary")
     if outputs.db_url is not None:
         summary += f"\nGradebook: {outputs.db_url}"
     print(summary)
     if outputs.autograded is not None:
         print(f"Autograded notebooks: {outputs.autograded}")
     print(f"Feedback pages: {outputs.feedback}\nCSV: {csv_path}\nSummary: {out / 'summary.svg'}")
+    if args.timings:
+        print(phases.text(), file=sys.stderr)
     return EXIT_OK
 
 
@@ -229,11 +272,15 @@ def feedback_main(argv=None) -> int:
     if course is None:
         return _fail(EXIT_USAGE, f"{os.getcwd()} is not an nbgrader course", "feedback")
     from .course_outputs import Outputs, regenerate_feedback
-    from .gradebook import GradebookError
+    from .gradebook import GradebookError, open_gradebook
 
     outputs = Outputs.for_course(course, args.db)
     try:
-        written, problems = regenerate_feedback(outputs, args.assignment, args.student)
+        gb = open_gradebook(outputs.db_url, outputs.course_id)
+        try:
+            written, problems = regenerate_feedback(outputs, gb, args.assignment, args.student)
+        finally:
+            gb.close()
     except GradebookError as exc:
         return _fail(EXIT_GRADER, str(exc), "feedback")
     for line in problems:

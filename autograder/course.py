@@ -169,11 +169,16 @@ class Course:
         the course's configuration; the penalty is kept between 0 and the score, as nbgrader
         keeps it.
         """
-        from nbgrader.preprocessors import AssignLatePenalties
+        from traitlets.utils.importstring import import_item
 
-        assigner = AssignLatePenalties(config=self.config)
-        assigner.init_plugin()
-        plugin = assigner.plugin_inst
+        # As nbgrader's AssignLatePenalties builds it, without importing its preprocessors
+        # (and with them nbconvert) for one configurable class.
+        plugin_class = self.config.AssignLatePenalties.get(
+            "plugin_class", "nbgrader.plugins.LateSubmissionPlugin"
+        )
+        if isinstance(plugin_class, str):
+            plugin_class = import_item(plugin_class)
+        plugin = plugin_class(config=self.config)
 
         def penalty(student: str, score: float, seconds_late: float) -> float | None:
             value = plugin.late_submission_penalty(student, score, seconds_late)

@@ -4,7 +4,8 @@ After a batch is graded, :func:`record_batch` writes each notebook's autograded 
 formgrader opens) and records every graded cell in the gradebook in one transaction;
 :func:`write_pages` then writes the feedback pages from the gradebook as it is now. The
 ``feedback`` command (:func:`regenerate_feedback`) runs the second step again after manual
-grading, reading the verdicts back from the autograded notebooks.
+grading, reading the verdicts back from the autograded notebooks. Each function takes the
+gradebook already open (``None``: no gradebook), so that a run opens it once.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from .autograded import (
 )
 from .course import Course, read_timestamp
 from .feedback import write_feedback, written_answers
-from .gradebook import GradebookError, open_gradebook, source_cells
+from .gradebook import GradebookError, source_cells
 from .gradebook_read import SubmissionRecord, read_records
 from .gradebook_write import GradedSubmission, LatePenalty, apply_late_penalties, write_grades
 from .results import NotebookGrade, grade_from_json
@@ -70,18 +71,12 @@ class Outputs:
         )
 
 
-def _sources(db_url: str | None, course_id: str, grades) -> dict[tuple[str, str], dict]:
-    """The gradebook's recorded cells of every notebook in the batch (one read)."""
-    if db_url is None:
+def _sources(gb, grades) -> dict[tuple[str, str], dict[str, SourceCell]]:
+    """The gradebook's recorded cells of every notebook in the batch."""
+    if gb is None:
         return {}
-    out: dict[tuple[str, str], dict[str, SourceCell]] = {}
-    gb = open_gradebook(db_url, course_id)
-    try:
-        for assignment, notebook in sorted({(g.assignment, g.notebook) for g in grades}):
-            out[(assignment, notebook)] = source_cells(gb, assignment, notebook)
-    finally:
-        gb.close()
-    return out
+    pairs = sorted({(g.assignment, g.notebook) for g in grades})
+    return {(a, n): source_cells(gb, a, n) for a, n in pairs}
 
 
 def _release(outputs: Outputs, assignment: str, notebook: str) -> dict | None:
@@ -91,7 +86,7 @@ def _release(outputs: Outputs, assignment: str, notebook: str) -> dict | None:
 
 
 def record_batch(
-    grades: list[NotebookGrade], files: list[NotebookFile], outputs: Outputs
+    grades: list[NotebookGrade], files: list[NotebookFile], outputs: Outputs, gb=None
 ) -> list[GradedSubmission]:
     """Write the autograded notebooks and record the batch in the gradebook.
 
@@ -101,6 +96,8 @@ def record_batch(
     files : list of NotebookFile
         The graded notebooks, in the order of ``grades``.
     outputs : Outputs
+    gb : nbgrader.api.Gradebook, optional
+        The open gradebook; without it nothing is recorded.
 
     Returns
     -------
@@ -111,7 +108,7 @@ def record_batch(
     ------
     GradebookError
     """
-    sources = _sources(outputs.db_url, outputs.course_id, grades)
+    sources = _sources(gb, grades)
     releases: dict[tuple[str, str], dict | None] = {}
     entries = []
     for grade, nb_file in zip(grades, files, strict=True):
@@ -126,13 +123,13 @@ def record_batch(
                 nb, outputs.autograded / grade.student / grade.assignment, grade.notebook, folder
             )
         entries.append(GradedSubmission(grade, nb["cells"], read_timestamp(folder)))
-    if outputs.db_url is not None:
-        write_grades(entries, outputs.db_url, outputs.course_id, outputs.late_penalty)
+    if gb is not None:
+        write_grades(entries, gb, outputs.late_penalty)
     return entries
 
 
 def write_pages(
-    entries: list[GradedSubmission], outputs: Outputs, submitted: list[Path]
+    entries: list[GradedSubmission], outputs: Outputs, submitted: list[Path], gb=None
 ) -> dict[tuple[str, str, str], SubmissionRecord]:
     """The feedback pages of recorded notebooks, from the gradebook as it is now.
 
@@ -142,6 +139,8 @@ def write_pages(
     outputs : Outputs
     submitted : list of Path
         Each entry's folder holding ``timestamp.txt`` and ``submission_secret.txt``.
+    gb : nbgrader.api.Gradebook, optional
+        The open gradebook; without it the pages show the autograded scores only.
 
     Returns
     -------
@@ -149,7 +148,7 @@ def write_pages(
         The gradebook's records of the notebooks, by ``(student, assignment, notebook)``.
     """
     keys = [(e.grade.student, e.grade.assignment, e.grade.notebook) for e in entries]
-    records = read_records(outputs.db_url, keys, outputs.course_id) if outputs.db_url else {}
+    records = read_records(gb, keys) if gb is not None else {}
     for entry, key, folder in zip(entries, keys, submitted, strict=True):
         record = records.get(key)
         write_feedback(
@@ -162,13 +161,10 @@ def write_pages(
     return records
 
 
-def _late_penalties_now(outputs: Outputs, keys) -> None:
+def _late_penalties_now(gb, keys, penalty: LatePenalty) -> None:
     """Late penalties from the scores as they are now (manual grades included)."""
-    if outputs.late_penalty is None or outputs.db_url is None:
-        return
     from nbgrader import api
 
-    gb = open_gradebook(outputs.db_url, outputs.course_id)
     try:
         pairs = []
         for student, assignment, notebook in keys:
@@ -177,17 +173,15 @@ def _late_penalties_now(outputs: Outputs, keys) -> None:
             except api.MissingEntry:
                 continue
             pairs.append((nb.assignment, nb))
-        apply_late_penalties(gb.db, pairs, outputs.late_penalty)
+        apply_late_penalties(gb.db, pairs, penalty)
         gb.db.commit()
     except Exception as exc:
         gb.db.rollback()
-        raise GradebookError(f"updating late penalties in {outputs.db_url} failed: {exc}") from exc
-    finally:
-        gb.close()
+        raise GradebookError(f"updating late penalties failed: {exc}") from exc
 
 
 def regenerate_feedback(
-    outputs: Outputs, assignment: str | None = None, student: str | None = None
+    outputs: Outputs, gb=None, assignment: str | None = None, student: str | None = None
 ) -> tuple[int, list[str]]:
     """The ``feedback`` command: pages for every autograded notebook, from the gradebook now.
 
@@ -195,6 +189,8 @@ def regenerate_feedback(
     ----------
     outputs : Outputs
         ``outputs.autograded`` is read; pages go to ``outputs.feedback``.
+    gb : nbgrader.api.Gradebook, optional
+        The open gradebook.
     assignment, student : str, optional
         Only these.
 
@@ -220,6 +216,7 @@ def regenerate_feedback(
         entries.append(GradedSubmission(grade, nb["cells"], read_timestamp(folder)))
         folders.append(folder)
     keys = [(e.grade.student, e.grade.assignment, e.grade.notebook) for e in entries]
-    _late_penalties_now(outputs, keys)
-    write_pages(entries, outputs, folders)
+    if gb is not None and outputs.late_penalty is not None:
+        _late_penalties_now(gb, keys, outputs.late_penalty)
+    write_pages(entries, outputs, folders, gb)
     return len(entries), problems

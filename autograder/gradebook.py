@@ -79,31 +79,36 @@ def open_gradebook(db_url: str, course_id: str = ""):
 
 
 def ensure_structure(gb, assignment: str) -> None:
-    """The assignment, its notebook, each part's test cell and solution cell, created where
-    the release has not made them; the contract's points win over stale ones. Cells nbgrader
-    created (written answers) are kept."""
-    from nbgrader.api import MissingEntry
+    """The assignment, its notebook, each part's test cell and solution cell, added where the
+    release has not made them; the contract's points win over stale ones. Cells nbgrader
+    created (written answers) are kept.
 
-    notebook = contract().assignment(assignment).notebook
-    gb.update_or_create_assignment(assignment)
-    try:
-        gb.find_notebook(notebook, assignment)
-    except MissingEntry:
-        gb.add_notebook(notebook, assignment)
+    Rows are added to the session, not committed: they belong to the caller's transaction
+    (nbgrader's own ``add_*`` methods would commit each row).
+    """
+    from nbgrader import api
+
+    session = gb.db
+    a = session.query(api.Assignment).filter_by(name=assignment).one_or_none()
+    if a is None:
+        a = api.Assignment(name=assignment, course_id=gb.course_id)
+        session.add(a)
+    name = contract().assignment(assignment).notebook
+    nb = next((n for n in a.notebooks if n.name == name), None)
+    if nb is None:
+        nb = api.Notebook(name=name, assignment=a)
+        session.add(nb)
+    grade_cells = {c.name: c for c in nb.grade_cells}
+    solution_cells = {c.name for c in nb.solution_cells}
     for part in contract().parts_of(assignment):
-        try:
-            cell = gb.find_grade_cell(part.grade_id, notebook, assignment)
-            if cell.max_score != float(part.points):
-                cell.max_score = float(part.points)
-        except MissingEntry:
-            gb.add_grade_cell(
-                part.grade_id, notebook, assignment, max_score=float(part.points), cell_type="code"
-            )
-        try:  # so that formgrader can take a comment on the student's code
-            gb.find_solution_cell(part.name, notebook, assignment)
-        except MissingEntry:
-            gb.add_solution_cell(part.name, notebook, assignment)
-    gb.db.commit()
+        cell = grade_cells.get(part.grade_id)
+        if cell is None:
+            cell = api.GradeCell(name=part.grade_id, notebook=nb, cell_type="code")
+            session.add(cell)
+        cell.max_score = float(part.points)
+        if part.name not in solution_cells:  # so formgrader can comment on the student's code
+            session.add(api.SolutionCell(name=part.name, notebook=nb))
+    session.flush()
 
 
 def source_cells(gb, assignment: str, notebook: str) -> dict[str, SourceCell]:

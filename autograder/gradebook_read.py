@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
-from .gradebook import GradebookError, open_gradebook
+from .gradebook import GradebookError
 
 __all__ = ["CellComment", "CellScore", "SubmissionRecord", "read_records"]
 
@@ -98,15 +98,15 @@ class SubmissionRecord:
 
 
 def read_records(
-    db_url: str, keys: list[tuple[str, str, str]], course_id: str = ""
+    gb, keys: list[tuple[str, str, str]]
 ) -> dict[tuple[str, str, str], SubmissionRecord]:
     """The gradebook's records of some submitted notebooks.
 
     Parameters
     ----------
-    db_url : str
+    gb : nbgrader.api.Gradebook
+        The open gradebook.
     keys : list of (student, assignment, notebook)
-    course_id : str
 
     Returns
     -------
@@ -122,7 +122,6 @@ def read_records(
 
     wanted = set(keys)
     out: dict[tuple[str, str, str], SubmissionRecord] = {}
-    gb = open_gradebook(db_url, course_id)
     try:
         for assignment in sorted({a for _, a, _ in wanted}):
             query = (
@@ -143,12 +142,8 @@ def read_records(
                 key = (nb.assignment.student_id, assignment, nb.notebook.name)
                 if key in wanted:
                     out[key] = _record(nb)
-    except GradebookError:
-        raise
     except Exception as exc:
-        raise GradebookError(f"reading the gradebook {db_url} failed: {exc}") from exc
-    finally:
-        gb.close()
+        raise GradebookError(f"reading the gradebook failed: {exc}") from exc
     return out
 
 

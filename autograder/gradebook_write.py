@@ -16,7 +16,7 @@ import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .gradebook import GradebookError, ensure_structure, open_gradebook
+from .gradebook import GradebookError, ensure_structure
 from .nbgrader_cells import compute_checksum, determine_grade, grade_id, is_grade, is_solution
 from .nbgrader_cells import is_task as _is_task
 from .protocol import Flag
@@ -133,20 +133,15 @@ def apply_late_penalties(session, notebooks, penalty: LatePenalty) -> None:
 
 
 def write_grades(
-    entries: list[GradedSubmission],
-    db_url: str,
-    course_id: str = "",
-    late_penalty: LatePenalty | None = None,
+    entries: list[GradedSubmission], gb, late_penalty: LatePenalty | None = None
 ) -> int:
-    """Record a batch of graded notebooks.
+    """Record a batch of graded notebooks, in one transaction.
 
     Parameters
     ----------
     entries : list of GradedSubmission
-    db_url : str
-        SQLAlchemy URL of the gradebook.
-    course_id : str
-        nbgrader's course id.
+    gb : nbgrader.api.Gradebook
+        The open gradebook (:func:`autograder.gradebook.open_gradebook`).
     late_penalty : callable, optional
         ``penalty(student, score, seconds_late) -> float or None``; the course's policy
         (:meth:`autograder.course.Course.late_penalty`). Without it no penalty is set.
@@ -159,16 +154,15 @@ def write_grades(
     Raises
     ------
     GradebookError
-        When the database cannot be opened or the transaction fails.
+        When the transaction fails (nothing of it is kept).
     """
     from nbgrader import api
 
-    gb = open_gradebook(db_url, course_id)
     written = 0
+    session = gb.db
     try:
         for assignment in sorted({e.grade.assignment for e in entries}):
             ensure_structure(gb, assignment)
-        session = gb.db
         known = {s.id for s in session.query(api.Student).all()}
         for student in sorted({e.grade.student for e in entries} - known):
             session.add(api.Student(id=student))
@@ -192,11 +186,7 @@ def write_grades(
         if late_penalty is not None:
             apply_late_penalties(session, touched, late_penalty)
         session.commit()
-    except GradebookError:
-        raise
     except Exception as exc:
-        gb.db.rollback()
-        raise GradebookError(f"writing to the gradebook {db_url} failed: {exc}") from exc
-    finally:
-        gb.close()
+        session.rollback()
+        raise GradebookError(f"writing to the gradebook failed: {exc}") from exc
     return written

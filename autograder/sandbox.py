@@ -60,7 +60,7 @@ from .sandbox_worker import (
 )
 from .worker.wire import FrameError, check_str
 
-__all__ = ["SandboxError", "isolation_mode", "run_submission", "shutdown"]
+__all__ = ["SandboxError", "isolation_mode", "run_submission", "shutdown", "start_early"]
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,8 @@ _state = threading.local()
 _mode_lock = threading.Lock()
 _auto_mode: str | None = None
 _all_workers: list[Worker] = []
+# Workers started ahead of their first submission (start_early), by (process, mode).
+_early: dict[tuple[int, str], Worker] = {}
 
 
 def _requested_mode(mode: str | None) -> str:
@@ -115,6 +117,33 @@ def isolation_mode(mode: str | None = None) -> str:
         return _auto_mode
 
 
+def _spawned_worker(mode: str) -> Worker:
+    if mode == "bwrap" and shutil.which("bwrap") is None:
+        raise SandboxError("bubblewrap (bwrap) is not installed")
+    _register_cleanup()
+    worker = Worker(mode)
+    worker.spawn()
+    _all_workers.append(worker)
+    return worker
+
+
+def start_early(mode: str) -> None:
+    """Start this process's worker for ``mode`` now, without waiting for it.
+
+    Starting a worker (bubblewrap, Python, numpy, a probe) takes most of a second, all of it in
+    the worker's own process: a command grading one notebook calls this first and reads the
+    course and the submission meanwhile; the first :func:`run_submission` in this process then
+    waits for that worker instead of starting one. (The process is started from the calling
+    thread: bubblewrap's --die-with-parent follows the thread that started it.)
+    """
+    key = (os.getpid(), _requested_mode(mode))
+    if key not in _early:
+        try:
+            _early[key] = _spawned_worker(key[1])
+        except (SandboxError, OSError):
+            pass  # the first submission starts one again and reports why it cannot
+
+
 def _get_worker(mode: str) -> Worker:
     workers = getattr(_state, "workers", None)
     if workers is None or getattr(_state, "pid", None) != os.getpid():
@@ -125,13 +154,13 @@ def _get_worker(mode: str) -> Worker:
         return worker
     if worker is not None:
         worker.close()
-    if mode == "bwrap" and shutil.which("bwrap") is None:
-        raise SandboxError("bubblewrap (bwrap) is not installed")
-    _register_cleanup()
-    worker = Worker(mode)
-    worker.start()
+    worker = _early.pop((os.getpid(), mode), None) or _spawned_worker(mode)
+    try:
+        worker.await_ready()
+    except SandboxError:
+        _all_workers.remove(worker)
+        raise
     workers[mode] = worker
-    _all_workers.append(worker)
     return worker
 
 

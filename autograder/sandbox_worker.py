@@ -306,6 +306,12 @@ class Worker:
         self.problem: str | None = None
 
     def start(self) -> None:
+        """Start the worker process and wait until it is ready."""
+        self.spawn()
+        self.await_ready()
+
+    def spawn(self) -> None:
+        """Start the worker process; it imports numpy and probes its isolation on its own."""
         layout = python_layout()
         lib = shipped_package()
         env = dict(_SCRUBBED_ENV)
@@ -332,6 +338,9 @@ class Worker:
             )
         os.set_blocking(self.proc.stdin.fileno(), False)
         self.reader = FrameReader()
+
+    def await_ready(self) -> None:
+        """Wait for the worker's ready frame; raise :class:`SandboxError` if it is not usable."""
         try:
             header, _ = self._read(time.monotonic() + START_SECONDS)
         except SandboxError as exc:

@@ -42,7 +42,8 @@ def grades(notebooks):
 
 def _record(grades, notebooks, db_url, tmp_path):
     outputs = Outputs(None, tmp_path / "feedback", db_url, COURSE)
-    return record_batch(grades, notebooks, outputs)
+    with open_gradebook(db_url, COURSE) as gb:
+        return record_batch(grades, notebooks, outputs, gb)
 
 
 def _read_back(db_url, grades):
@@ -130,10 +131,21 @@ def test_nbgrader_export_shows_the_grades(grades, notebooks, gradebook_url, tmp_
         assert exported[(g.student, g.assignment)] == pytest.approx(g.score)
 
 
-def test_an_unreachable_gradebook_is_a_clear_error(grades, tmp_path):
+def test_an_unreachable_gradebook_is_a_clear_error(tmp_path):
     """Does a database in a folder that does not exist raise GradebookError, not a traceback?"""
     with pytest.raises(GradebookError, match="cannot open the gradebook"):
-        write_grades([], f"sqlite:///{tmp_path / 'no' / 'such' / 'dir' / 'gb.db'}")
+        open_gradebook(f"sqlite:///{tmp_path / 'no' / 'such' / 'dir' / 'gb.db'}")
+
+
+def test_a_failed_transaction_keeps_nothing(grades, notebooks, gradebook_url, tmp_path):
+    """When writing fails half-way, is the gradebook left as it was, with a clear error?"""
+    with open_gradebook(gradebook_url, COURSE) as gb:
+        entries = record_batch(grades, notebooks, Outputs(None, tmp_path, None), None)
+        entries[-1].grade.assignment = "no_such_assignment"  # fails after the first rows
+        with pytest.raises(GradebookError, match="writing to the gradebook failed"):
+            write_grades(entries, gb)
+    with Gradebook(gradebook_url, course_id=COURSE) as gb:
+        assert gb.students == [] and gb.assignments == []
 
 
 def test_default_url_is_the_courses_gradebook(tmp_path):

@@ -92,6 +92,17 @@ class Supervisor:
         from .. import activations, protocol, test_functions  # noqa: F401
         from . import convert, loader, watch  # noqa: F401
 
+        # Everything imported so far lives as long as the worker: keep the garbage collector of
+        # each forked child from walking it, which would copy those pages for nothing.
+        gc.freeze()
+
+    def warm_matplotlib(self) -> None:
+        """Import matplotlib for the submissions after the first (half a second, once).
+
+        Done after the first submission rather than at start: a command grading one notebook
+        does not wait for it, and a batch pays it once per worker, not once per submission
+        that imports matplotlib.
+        """
         try:
             import matplotlib
 
@@ -99,8 +110,6 @@ class Supervisor:
             import matplotlib.pyplot  # noqa: F401
         except Exception:
             pass
-        # Everything imported so far lives as long as the worker: keep the garbage collector of
-        # each forked child from walking it, which would copy those pages for nothing.
         gc.freeze()
 
     def probe(self) -> str | None:
@@ -117,6 +126,7 @@ class Supervisor:
 
     def serve(self) -> None:
         self.warm()
+        matplotlib_warm = False
         problem = None
         try:
             problem = self.probe()
@@ -139,6 +149,9 @@ class Supervisor:
                 traceback.print_exc()
                 frame = pack({"k": "failed", "error": traceback.format_exc(limit=3)[-1500:]})
             write_all(self.proto_out, frame)
+            if not matplotlib_warm:
+                self.warm_matplotlib()
+                matplotlib_warm = True
 
 
 def grade(sup: Supervisor, job: Job) -> Report:
