@@ -44,6 +44,25 @@ CASE_ACTIVATIONS = ["tanh", "relu", "softplus", "leaky_relu", "identity", "relu"
 KINK_MARGIN = 1e-3
 
 
+def _wake_dead_units(X, params, g) -> None:
+    """Flip the sign of every unit of a kinked activation that is dead on the whole batch.
+
+    A dead unit has zero gradients, a weak test. Negating a unit's weights and bias negates
+    its pre-activations, so the unit is then active on every sample; the weights' law is
+    symmetric, so the draw stays as random as before. (Redrawing until every unit lives would
+    take about 2**(d1 + d2) draws for a batch of one sample.)
+    """
+    if g.smooth:
+        return
+    for W, b, inputs in (
+        ("W1", "b1", lambda: X),
+        ("W2", "b2", lambda: g.f(X @ params["W1"] + params["b1"])),
+    ):
+        dead = ~((inputs() @ params[W] + params[b]) > 0).any(axis=0)
+        params[W][:, dead] *= -1.0
+        params[b][dead] *= -1.0
+
+
 def _draw(rng, N, m, d1, d2, g):
     """Inputs, labels and parameters whose pre-activations stay away from ``g``'s kinks, with
     every unit of a kinked activation active on some sample."""
@@ -51,12 +70,10 @@ def _draw(rng, N, m, d1, d2, g):
         X = rng.normal(0.0, 1.0, (N, m))
         y = rng.normal(0.0, 1.0, N)
         params = ref.init_params(m, d1, d2, rng)
+        _wake_dead_units(X, params, g)
         _, cache = ref.forward(X, params, g)
-        if kink_margin(g, cache["Z1"], cache["Z2"]) < KINK_MARGIN:
-            continue
-        if not g.smooth and not all((Z > 0).any(axis=0).all() for Z in (cache["Z1"], cache["Z2"])):
-            continue  # a unit dead on the whole batch has zero gradients: a weak test
-        return X, y, params
+        if kink_margin(g, cache["Z1"], cache["Z2"]) >= KINK_MARGIN:
+            return X, y, params
     raise RuntimeError("could not draw inputs away from the kink")  # pragma: no cover
 
 
