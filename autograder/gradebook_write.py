@@ -50,48 +50,94 @@ class GradedSubmission:
     timestamp: datetime.datetime | None = None
 
 
-def _submitted_notebook(session, api, assignment, student, notebook_model):
-    """The student's submission of the assignment and of this notebook, created if new with
-    a grade row for every grade cell and a comment row for every solution cell (as
-    ``Gradebook.add_submission`` makes them)."""
-    submission = (
-        session.query(api.SubmittedAssignment)
-        .filter_by(assignment_id=assignment.id, student_id=student.id)
-        .one_or_none()
-    )
-    if submission is None:
-        submission = api.SubmittedAssignment(assignment=assignment, student=student)
-        session.add(submission)
-    nb = next((n for n in submission.notebooks if n.notebook_id == notebook_model.id), None)
-    rows: list = []
-    if nb is None:
-        nb = api.SubmittedNotebook(notebook=notebook_model, assignment=submission)
-        rows.append(nb)
-    # Rows for every cell, including cells added to the notebook since this submission was
-    # first recorded. SQLAlchemy 2 does not cascade along backrefs: every new row is added.
-    graded = {g.cell_id for g in nb.grades}
-    commented = {c.cell_id for c in nb.comments}
-    for cell in [*notebook_model.grade_cells, *notebook_model.task_cells]:
-        if cell.id not in graded:
-            rows.append(api.Grade(cell_id=cell.id, notebook=nb))
-    for cell in [*notebook_model.solution_cells, *notebook_model.task_cells]:
-        if cell.id not in commented:
-            rows.append(api.Comment(cell_id=cell.id, notebook=nb))
-    session.add_all(rows)
-    return submission, nb
+@dataclass
+class _Cells:
+    """A notebook's cells as the gradebook numbers them, looked up once per batch."""
+
+    grades: dict[str, str]  # cell id -> name, grade and task cells
+    comments: dict[str, str]  # cell id -> name, solution and task cells
+
+    @classmethod
+    def of(cls, notebook_model) -> _Cells:
+        tasks = {c.id: c.name for c in notebook_model.task_cells}
+        return cls(
+            {c.id: c.name for c in notebook_model.grade_cells} | tasks,
+            {c.id: c.name for c in notebook_model.solution_cells} | tasks,
+        )
 
 
-def _record(entry: GradedSubmission, nb, notebook_model) -> int:
+class _Batch:
+    """Everything the batch touches, loaded in a few queries rather than a few per notebook."""
+
+    def __init__(self, session, api, assignment_names: set[str], student_ids: set[str]):
+        from sqlalchemy.orm import selectinload
+
+        self.session, self.api = session, api
+        known = {s.id for s in session.query(api.Student).all()}
+        session.add_all(api.Student(id=s) for s in sorted(student_ids - known))
+        session.flush()
+        self.students = {s.id: s for s in session.query(api.Student).all()}
+        self.assignments = {
+            a.name: a
+            for a in session.query(api.Assignment)
+            .filter(api.Assignment.name.in_(assignment_names))
+            .options(selectinload(api.Assignment.notebooks))
+        }
+        self.submissions = {
+            (s.assignment_id, s.student_id): s
+            for s in session.query(api.SubmittedAssignment)
+            .filter(api.SubmittedAssignment.assignment_id.in_(
+                [a.id for a in self.assignments.values()]
+            ))
+            .options(
+                selectinload(api.SubmittedAssignment.notebooks).selectinload(
+                    api.SubmittedNotebook.grades
+                ),
+                selectinload(api.SubmittedAssignment.notebooks).selectinload(
+                    api.SubmittedNotebook.comments
+                ),
+            )
+        }  # fmt: skip
+        self.cells: dict[str, _Cells] = {}
+
+    def notebook(self, assignment: str, notebook: str):
+        model = next(n for n in self.assignments[assignment].notebooks if n.name == notebook)
+        if model.id not in self.cells:
+            self.cells[model.id] = _Cells.of(model)
+        return model, self.cells[model.id]
+
+    def submitted(self, assignment: str, student: str, notebook_model):
+        """The student's submission of the assignment and of this notebook, created if new
+        with a grade row for every grade cell and a comment row for every solution cell (as
+        ``Gradebook.add_submission`` makes them)."""
+        api, a = self.api, self.assignments[assignment]
+        submission = self.submissions.get((a.id, student))
+        if submission is None:
+            submission = api.SubmittedAssignment(assignment=a, student=self.students[student])
+            self.session.add(submission)
+            self.submissions[(a.id, student)] = submission
+        nb = next((n for n in submission.notebooks if n.notebook_id == notebook_model.id), None)
+        rows: list = []
+        if nb is None:
+            nb = api.SubmittedNotebook(notebook=notebook_model, assignment=submission)
+            rows.append(nb)
+        # Rows for every cell, including cells added to the notebook since this submission
+        # was first recorded. SQLAlchemy 2 does not cascade along backrefs: every new row is
+        # added.
+        cells = self.cells[notebook_model.id]
+        graded = {g.cell_id for g in nb.grades}
+        commented = {c.cell_id for c in nb.comments}
+        rows += [api.Grade(cell_id=i, notebook=nb) for i in cells.grades if i not in graded]
+        rows += [api.Comment(cell_id=i, notebook=nb) for i in cells.comments if i not in commented]
+        self.session.add_all(rows)
+        return submission, nb
+
+
+def _record(entry: GradedSubmission, nb, cells: _Cells) -> int:
     """Scores and automatic comments of one notebook, from its cells; returns the grades set."""
     # By cell id: rows created above are not flushed yet, so `grade.cell` is unset.
-    grade_names = {c.id: c.name for c in notebook_model.grade_cells} | {
-        c.id: c.name for c in notebook_model.task_cells
-    }
-    comment_names = {c.id: c.name for c in notebook_model.solution_cells} | {
-        c.id: c.name for c in notebook_model.task_cells
-    }
-    grades = {grade_names.get(g.cell_id): g for g in nb.grades}
-    comments = {comment_names.get(c.cell_id): c for c in nb.comments}
+    grades = {cells.grades.get(g.cell_id): g for g in nb.grades}
+    comments = {cells.comments.get(c.cell_id): c for c in nb.comments}
     scored = set()
     for cell in entry.cells:
         name = grade_id(cell)
@@ -125,11 +171,12 @@ def apply_late_penalties(session, notebooks, penalty: LatePenalty) -> None:
     """Set each notebook's late penalty from its current score, as nbgrader's
     ``AssignLatePenalties`` does (0 when on time)."""
     for submission, nb in notebooks:
-        session.expire(nb)  # its score is a SQL expression: read it as it is now
         late = submission.total_seconds_late
-        nb.late_submission_penalty = None
         if late > 0:
+            session.expire(nb)  # its score is a SQL expression: read it as it is now
             nb.late_submission_penalty = penalty(submission.student_id, float(nb.score), late)
+        else:
+            nb.late_submission_penalty = None
 
 
 def write_grades(
@@ -161,26 +208,19 @@ def write_grades(
     written = 0
     session = gb.db
     try:
-        for assignment in sorted({e.grade.assignment for e in entries}):
+        names = {e.grade.assignment for e in entries}
+        for assignment in sorted(names):
             ensure_structure(gb, assignment)
-        known = {s.id for s in session.query(api.Student).all()}
-        for student in sorted({e.grade.student for e in entries} - known):
-            session.add(api.Student(id=student))
-        session.flush()
-        assignments = {a.name: a for a in session.query(api.Assignment).all()}
-        students = {s.id: s for s in session.query(api.Student).all()}
+        batch = _Batch(session, api, names, {e.grade.student for e in entries})
         touched = []
         with session.no_autoflush:
             for entry in entries:
                 g = entry.grade
-                assignment = assignments[g.assignment]
-                notebook_model = next(n for n in assignment.notebooks if n.name == g.notebook)
-                submission, nb = _submitted_notebook(
-                    session, api, assignment, students[g.student], notebook_model
-                )
+                model, cells = batch.notebook(g.assignment, g.notebook)
+                submission, nb = batch.submitted(g.assignment, g.student, model)
                 if entry.timestamp is not None:
                     submission.timestamp = entry.timestamp
-                written += _record(entry, nb, notebook_model)
+                written += _record(entry, nb, cells)
                 touched.append((submission, nb))
         session.flush()
         if late_penalty is not None:
