@@ -13,20 +13,33 @@ the feedback pages. Hidden inputs never appear: only what :func:`format_part_tex
 from __future__ import annotations
 
 import copy
+import datetime
 import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from .checks.text import format_part_text
-from .course import SECRET_FILE, TIMESTAMP_FILE
-from .nbgrader_cells import compute_checksum, grade_id, is_grade, is_locked
+from .course import SECRET_FILE, TIMESTAMP_FILE, read_timestamp
+from .nbgrader_cells import (
+    compute_checksum,
+    determine_grade,
+    grade_id,
+    is_grade,
+    is_locked,
+    is_solution,
+    is_task,
+)
 from .results import NotebookGrade, grade_to_json
 
 __all__ = [
     "METADATA_KEY",
+    "AutogradedWriter",
+    "CellOutcomes",
+    "GradedSubmission",
     "SourceCell",
     "autograded_notebook",
+    "cell_outcomes",
     "read_submitted",
     "restore_locked_cells",
     "write_autograded",
@@ -261,3 +274,96 @@ def read_submitted(path: Path) -> dict | None:
     if not all(isinstance(c, dict) and "cell_type" in c for c in nb["cells"]):
         return None
     return nb
+
+
+@dataclass
+class CellOutcomes:
+    """What the gradebook and the feedback page need of an autograded notebook's cells.
+
+    Attributes
+    ----------
+    scores : dict of str to float or None
+        Each grade cell's automatic score, as nbgrader reads it (``None``: awaits a person).
+    untouched : set of str
+        Solution cells left as handed out ("No response.").
+    answers : dict of str to str
+        The written answers (manually graded solution cells), as the student wrote them.
+    answer_points : dict of str to float
+        Their points.
+    """
+
+    scores: dict[str, float | None]
+    untouched: set[str]
+    answers: dict[str, str]
+    answer_points: dict[str, float]
+
+
+def cell_outcomes(nb: dict) -> CellOutcomes:
+    """The :class:`CellOutcomes` of an autograded notebook."""
+    out = CellOutcomes({}, set(), {}, {})
+    for cell in nb["cells"]:
+        name = grade_id(cell)
+        if name is None:
+            continue
+        if is_grade(cell):
+            out.scores[name] = determine_grade(cell)[0]
+        if is_solution(cell):
+            meta = cell["metadata"]["nbgrader"]
+            if meta.get("checksum") == compute_checksum(cell) and not is_task(cell):
+                out.untouched.add(name)
+            if is_grade(cell):
+                source = cell.get("source", "")
+                out.answers[name] = "".join(source) if isinstance(source, list) else source
+                out.answer_points[name] = float(meta["points"])
+    return out
+
+
+@dataclass
+class GradedSubmission:
+    """One graded notebook on its way into the gradebook.
+
+    Attributes
+    ----------
+    grade : NotebookGrade
+    cells : CellOutcomes
+        What its autograded notebook's cells score, as nbgrader reads them.
+    timestamp : datetime.datetime or None
+        When it was submitted (UTC), from ``timestamp.txt``.
+    """
+
+    grade: NotebookGrade
+    cells: CellOutcomes
+    timestamp: datetime.datetime | None = None
+
+
+@dataclass
+class AutogradedWriter:
+    """Builds and writes each graded notebook's autograded copy; runs where grading runs.
+
+    Attributes
+    ----------
+    root : Path or None
+        The ``autograded/`` folder; ``None``: build the notebook, write nothing.
+    sources : dict of (str, str) to dict of str to SourceCell
+        The gradebook's cells per ``(assignment, notebook)``.
+    releases : dict of (str, str) to dict or None
+        The released notebooks, stand-ins for missing or unreadable submissions.
+    """
+
+    root: Path | None
+    sources: dict
+    releases: dict
+
+    def __call__(self, nb_file, grade: NotebookGrade):
+        """The graded notebook, recorded: returns a ``GradedSubmission``."""
+        key = (grade.assignment, grade.notebook)
+        submitted = None if nb_file.problem else read_submitted(Path(nb_file.path))
+        nb = autograded_notebook(
+            submitted, grade, self.sources.get(key, {}), self.releases.get(key)
+        )
+        folder = Path(nb_file.path).parent
+        if self.root is not None:
+            write_autograded(
+                nb, self.root / grade.student / grade.assignment, grade.notebook, folder
+            )
+        return GradedSubmission(grade, cell_outcomes(nb), read_timestamp(folder))

@@ -1,11 +1,13 @@
 """Grading many notebooks: on this machine's cores, or on a backend passed in (a Dask cluster).
 
-A backend is anything with ``grade(notebooks, run_seed, limits, runner, advance)`` returning
-the grades in the order of the notebooks and calling ``advance(n)`` as notebooks finish (for
+A backend is anything with ``grade(notebooks, run_seed, limits, runner, advance, finish)``
+returning one result per notebook, in order, and calling ``advance(n)`` as notebooks finish (for
 the progress bar). :class:`LocalBackend` grades in worker processes of this machine, each with
 its warm sandbox; :class:`autograder.distributed.DaskBackend` sends the notebooks' contents to
 a cluster. Both call :func:`autograder.grade.grade_safely`, so where a notebook is graded never
-changes its grade.
+changes its grade. ``finish(notebook, grade)``, when given, turns each grade into the result
+where it is cheapest: in the local worker that graded it (writing its autograded notebook
+there, in parallel), or on the cluster's client.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from .protocol import Limits
 from .results import NotebookGrade
 from .submission import NotebookFile
 
-__all__ = ["Backend", "LocalBackend", "grade_all"]
+__all__ = ["Backend", "Finish", "LocalBackend", "grade_all"]
 
 
 class Backend(Protocol):
@@ -34,12 +36,18 @@ class Backend(Protocol):
         limits: Limits | None,
         runner: Runner | None,
         advance: Callable[[int], object],
-    ) -> list[NotebookGrade]: ...
+        finish: Finish | None,
+    ) -> list: ...
 
 
-def _grade_one(args) -> NotebookGrade:
-    nb, run_seed, limits, runner = args
-    return grade_safely(nb, run_seed, limits, runner)
+#: ``finish(notebook, grade) -> result``: what becomes of a grade where it was made.
+Finish = Callable[[NotebookFile, NotebookGrade], object]
+
+
+def _grade_one(args):
+    nb, run_seed, limits, runner, finish = args
+    grade = grade_safely(nb, run_seed, limits, runner)
+    return grade if finish is None else finish(nb, grade)
 
 
 @dataclass
@@ -54,15 +62,15 @@ class LocalBackend:
 
     jobs: int | None = None
 
-    def grade(self, notebooks, run_seed, limits, runner, advance) -> list[NotebookGrade]:
+    def grade(self, notebooks, run_seed, limits, runner, advance, finish=None) -> list:
         jobs = max(1, min(self.jobs or os.cpu_count() or 1, len(notebooks)))
-        args = [(nb, run_seed, limits, runner) for nb in notebooks]
-        out: list[NotebookGrade | None] = [None] * len(notebooks)
+        args = [(nb, run_seed, limits, runner, finish) for nb in notebooks]
+        out: list = [None] * len(notebooks)
         if jobs == 1:
             for i, a in enumerate(args):
                 out[i] = _grade_one(a)
                 advance(1)
-            return out  # type: ignore[return-value]
+            return out
         retry = []
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             futures = {pool.submit(_grade_one, a): i for i, a in enumerate(args)}
@@ -75,7 +83,7 @@ class LocalBackend:
         for i in sorted(retry):
             out[i] = _grade_one(args[i])
             advance(1)
-        return out  # type: ignore[return-value]
+        return out
 
 
 def grade_all(
@@ -85,7 +93,8 @@ def grade_all(
     limits: Limits | None = None,
     runner: Runner | None = None,
     progress: bool = True,
-) -> list[NotebookGrade]:
+    finish: Finish | None = None,
+) -> list:
     """Grade many notebooks with a progress bar.
 
     Parameters
@@ -100,14 +109,17 @@ def grade_all(
         function) when the backend uses other processes.
     progress : bool
         Show a tqdm progress bar on stderr.
+    finish : callable, optional
+        ``finish(notebook, grade) -> result``, applied where each notebook was graded; must be
+        picklable when the backend uses other processes.
 
     Returns
     -------
-    list of NotebookGrade
-        In the order of ``notebooks``.
+    list
+        In the order of ``notebooks``: the NotebookGrade of each, or what ``finish`` made of it.
     """
     from tqdm import tqdm
 
     backend = backend if backend is not None else LocalBackend()
     with tqdm(total=len(notebooks), desc="grading", unit="nb", disable=not progress) as bar:
-        return backend.grade(notebooks, run_seed, limits, runner, bar.update)
+        return backend.grade(notebooks, run_seed, limits, runner, bar.update, finish)

@@ -213,30 +213,39 @@ def main(argv=None) -> int:
 
 def _grade_and_record(args, mode, notebooks, outputs, gb, out: Path, phases: Phases) -> int:
     from .batch import LocalBackend, grade_all
-    from .course_outputs import record_batch, write_pages
+    from .course_outputs import autograded_writer, record_batch, write_pages
     from .distributed import ClusterError, DaskBackend
     from .grade import SandboxRunner
     from .gradebook import GradebookError
     from .report import summarize, summary_svg, write_csv
 
     backend = DaskBackend(args.scheduler) if args.scheduler else LocalBackend(args.jobs)
+    writer = autograded_writer(outputs, gb, notebooks)
     start = time.perf_counter()
     try:
-        grades = grade_all(
-            notebooks, args.seed, backend, runner=SandboxRunner(mode), progress=not args.quiet
+        entries = grade_all(
+            notebooks,
+            args.seed,
+            backend,
+            runner=SandboxRunner(mode),
+            progress=not args.quiet,
+            finish=writer,
         )
     except ClusterError as exc:
         return _fail(EXIT_GRADER, str(exc))
+    except OSError as exc:  # the autograded/ folder cannot be written
+        return _fail(EXIT_GRADER, f"cannot write the autograded notebooks: {exc}")
     seconds = time.perf_counter() - start
-    phases.mark("grade")
+    grades = [e.grade for e in entries]
+    phases.mark("grade, autograded/")
     ran = [g for g in grades if not g.flags & {Flag.MISSING_NOTEBOOK, Flag.UNREADABLE}]
     failed = [g for g in ran if g.flags & {Flag.SANDBOX_ERROR, Flag.GRADER_ERROR}]
     if ran and len(failed) == len(ran):
         # Not one notebook could be run: the grader is broken, not the submissions.
         return _fail(EXIT_GRADER, f"no notebook could be graded: {failed[0].problem}")
     try:
-        entries = record_batch(grades, notebooks, outputs, gb)
-        phases.mark("autograded/, gradebook")
+        record_batch(entries, outputs, gb)
+        phases.mark("gradebook")
         records = write_pages(entries, outputs, [Path(nb.path).parent for nb in notebooks], gb)
         phases.mark("feedback pages")
     except GradebookError as exc:

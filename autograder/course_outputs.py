@@ -1,8 +1,9 @@
 """What grading leaves behind, in nbgrader's layout: autograded notebooks, grades, pages.
 
-After a batch is graded, :func:`record_batch` writes each notebook's autograded copy (what
-formgrader opens) and records every graded cell in the gradebook in one transaction;
-:func:`write_pages` then writes the feedback pages from the gradebook as it is now. The
+While a batch is graded, the :func:`autograded_writer` writes each notebook's autograded copy
+(what formgrader opens), in the process that graded it; :func:`record_batch` then records
+every graded cell in the gradebook in one transaction, and :func:`write_pages` writes the
+feedback pages from the gradebook as it is now. The
 ``feedback`` command (:func:`regenerate_feedback`) runs the second step again after manual
 grading, reading the verdicts back from the autograded notebooks. Each function takes the
 gradebook already open (``None``: no gradebook), so that a run opens it once.
@@ -15,20 +16,26 @@ from pathlib import Path
 
 from .autograded import (
     METADATA_KEY,
-    SourceCell,
-    autograded_notebook,
+    AutogradedWriter,
+    GradedSubmission,
+    cell_outcomes,
     read_submitted,
-    write_autograded,
 )
 from .course import Course, read_timestamp
 from .feedback import write_feedback, written_answers
 from .gradebook import GradebookError, source_cells
 from .gradebook_read import SubmissionRecord, read_records
-from .gradebook_write import GradedSubmission, LatePenalty, apply_late_penalties, write_grades
-from .results import NotebookGrade, grade_from_json
+from .gradebook_write import LatePenalty, apply_late_penalties, write_grades
+from .results import grade_from_json
 from .submission import NotebookFile
 
-__all__ = ["Outputs", "record_batch", "regenerate_feedback", "write_pages"]
+__all__ = [
+    "Outputs",
+    "autograded_writer",
+    "record_batch",
+    "regenerate_feedback",
+    "write_pages",
+]
 
 
 @dataclass(frozen=True)
@@ -71,61 +78,34 @@ class Outputs:
         )
 
 
-def _sources(gb, grades) -> dict[tuple[str, str], dict[str, SourceCell]]:
-    """The gradebook's recorded cells of every notebook in the batch."""
-    if gb is None:
-        return {}
-    pairs = sorted({(g.assignment, g.notebook) for g in grades})
-    return {(a, n): source_cells(gb, a, n) for a, n in pairs}
-
-
 def _release(outputs: Outputs, assignment: str, notebook: str) -> dict | None:
     if outputs.release is None:
         return None
     return read_submitted(Path(outputs.release(assignment, notebook)))
 
 
-def record_batch(
-    grades: list[NotebookGrade], files: list[NotebookFile], outputs: Outputs, gb=None
-) -> list[GradedSubmission]:
-    """Write the autograded notebooks and record the batch in the gradebook.
+def autograded_writer(outputs: Outputs, gb, files: list[NotebookFile]) -> AutogradedWriter:
+    """What turns each graded notebook into its autograded copy, wherever it is graded.
 
-    Parameters
-    ----------
-    grades : list of NotebookGrade
-    files : list of NotebookFile
-        The graded notebooks, in the order of ``grades``.
-    outputs : Outputs
-    gb : nbgrader.api.Gradebook, optional
-        The open gradebook; without it nothing is recorded.
+    Reads once what every notebook needs: the gradebook's recorded cells of each notebook
+    (``generate_assignment`` put them there) and the released notebooks (stand-ins for
+    missing or unreadable submissions).
+    """
+    keys = sorted({(nb.assignment, nb.notebook) for nb in files})
+    sources = {} if gb is None else {(a, n): source_cells(gb, a, n) for a, n in keys}
+    releases = {key: _release(outputs, *key) for key in keys}
+    return AutogradedWriter(outputs.autograded, sources, releases)
 
-    Returns
-    -------
-    list of GradedSubmission
-        What was recorded, in the order of ``grades``.
+
+def record_batch(entries: list[GradedSubmission], outputs: Outputs, gb=None) -> None:
+    """Record a graded batch in the gradebook (one transaction), with the course's penalty.
 
     Raises
     ------
     GradebookError
     """
-    sources = _sources(gb, grades)
-    releases: dict[tuple[str, str], dict | None] = {}
-    entries = []
-    for grade, nb_file in zip(grades, files, strict=True):
-        key = (grade.assignment, grade.notebook)
-        submitted = None if nb_file.problem else read_submitted(Path(nb_file.path))
-        if submitted is None and key not in releases:
-            releases[key] = _release(outputs, *key)
-        nb = autograded_notebook(submitted, grade, sources.get(key, {}), releases.get(key))
-        folder = Path(nb_file.path).parent
-        if outputs.autograded is not None:
-            write_autograded(
-                nb, outputs.autograded / grade.student / grade.assignment, grade.notebook, folder
-            )
-        entries.append(GradedSubmission(grade, nb["cells"], read_timestamp(folder)))
     if gb is not None:
         write_grades(entries, gb, outputs.late_penalty)
-    return entries
 
 
 def write_pages(
@@ -213,7 +193,7 @@ def regenerate_feedback(
         except (TypeError, KeyError, ValueError) as exc:
             problems.append(f"{path}: no verdict of this grader ({exc}); grade it again")
             continue
-        entries.append(GradedSubmission(grade, nb["cells"], read_timestamp(folder)))
+        entries.append(GradedSubmission(grade, cell_outcomes(nb), read_timestamp(folder)))
         folders.append(folder)
     keys = [(e.grade.student, e.grade.assignment, e.grade.notebook) for e in entries]
     if gb is not None and outputs.late_penalty is not None:

@@ -170,10 +170,12 @@ class DaskBackend:
         limits: Limits | None,
         runner: Runner | None,
         advance,
-    ) -> list[NotebookGrade]:
+        finish=None,
+    ) -> list:
         """Grade on the cluster; same results, in the same order, as a local run.
 
-        Notebooks that never reach a sandbox (missing, unreadable) are graded here.
+        Notebooks that never reach a sandbox (missing, unreadable) are graded here, and
+        ``finish`` runs here, on the client, where the course's files are.
 
         Raises
         ------
@@ -191,6 +193,13 @@ class DaskBackend:
                 remote[i] = _Task(nb.student, nb.assignment, nb.notebook, str(nb.path), content)
         advance(len(notebooks) - len(remote))
         client = _connect(self.scheduler)
+        out = self._remote(client, remote, notebooks, run_seed, limits, runner, advance, out)
+        if finish is None:
+            return out
+        return [finish(nb, grade) for nb, grade in zip(notebooks, out, strict=True)]
+
+    def _remote(self, client, remote, notebooks, run_seed, limits, runner, advance, out):
+        """Grade ``remote`` (index to task) on the cluster, into ``out``; closes ``client``."""
         try:
             if remote:
                 from distributed import as_completed
@@ -220,4 +229,4 @@ class DaskBackend:
                     advance(1)
         finally:
             client.close()
-        return out  # type: ignore[return-value]
+        return out

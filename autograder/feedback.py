@@ -18,11 +18,11 @@ from pathlib import Path
 
 from markupsafe import Markup, escape
 
+from .autograded import CellOutcomes
 from .checks.compare import MATCH_TOL
 from .checks.text import format_error, scrub
 from .course import SECRET_FILE, TIMESTAMP_FILE
 from .gradebook_read import SubmissionRecord
-from .nbgrader_cells import grade_id, is_grade, is_solution
 from .results import NotebookGrade, PartResult
 from .svg_chart import BAD, GOOD, Bar, bar_chart
 
@@ -136,29 +136,22 @@ class WrittenAnswer:
     comment: str | None = None
 
 
-def written_answers(cells: list[dict], record: SubmissionRecord | None) -> list[WrittenAnswer]:
+def written_answers(cells: CellOutcomes, record: SubmissionRecord | None) -> list[WrittenAnswer]:
     """The written answers of an autograded notebook, with their grades from ``record``."""
     out = []
-    for cell in cells:
-        name = grade_id(cell)
-        if name is None or not (is_grade(cell) and is_solution(cell)):
-            continue
-        text = cell.get("source", "")
-        text = "".join(text) if isinstance(text, list) else text
+    for name, text in cells.answers.items():
         scored = record.cells.get(name) if record else None
         comment = record.comments.get(name) if record else None
-        score = None
-        if scored is not None and (
+        # Graded once the instructor scored it, or nbgrader scored it (0 for no answer).
+        decided = scored is not None and (
             scored.manual_score is not None or not scored.needs_manual_grade
-        ):
-            score = scored.score
-        max_score = scored.max_score if scored else float(cell["metadata"]["nbgrader"]["points"])
+        )
         out.append(
             WrittenAnswer(
                 name,
                 text,
-                score,
-                max_score,
+                scored.score if decided else None,
+                scored.max_score if scored else cells.answer_points[name],
                 (comment.manual_comment or comment.auto_comment) if comment else None,
             )
         )

@@ -12,17 +12,14 @@ All writes of a batch go into one transaction: a thousand students are one commi
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .autograded import GradedSubmission
 from .gradebook import GradebookError, ensure_structure
-from .nbgrader_cells import compute_checksum, determine_grade, grade_id, is_grade, is_solution
-from .nbgrader_cells import is_task as _is_task
 from .protocol import Flag
-from .results import NotebookGrade
 
-__all__ = ["GradedSubmission", "NO_RESPONSE", "write_grades"]
+__all__ = ["NO_RESPONSE", "apply_late_penalties", "write_grades"]
 
 #: nbgrader's comment on a solution cell left as handed out.
 NO_RESPONSE = "No response."
@@ -30,24 +27,6 @@ NO_RESPONSE = "No response."
 FLAGGED = frozenset({Flag.TAMPERING, Flag.SANDBOX_ERROR, Flag.GRADER_ERROR})
 
 LatePenalty = Callable[[str, float, float], "float | None"]
-
-
-@dataclass
-class GradedSubmission:
-    """One graded notebook on its way into the gradebook.
-
-    Attributes
-    ----------
-    grade : NotebookGrade
-    cells : list of dict
-        The autograded notebook's cells (JSON), whose grade cells carry the scores.
-    timestamp : datetime.datetime or None
-        When it was submitted (UTC), from ``timestamp.txt``.
-    """
-
-    grade: NotebookGrade
-    cells: list[dict]
-    timestamp: datetime.datetime | None = None
 
 
 @dataclass
@@ -139,18 +118,12 @@ def _record(entry: GradedSubmission, nb, cells: _Cells) -> int:
     grades = {cells.grades.get(g.cell_id): g for g in nb.grades}
     comments = {cells.comments.get(c.cell_id): c for c in nb.comments}
     scored = set()
-    for cell in entry.cells:
-        name = grade_id(cell)
-        if name is None:
-            continue
-        if is_grade(cell) and name in grades:
-            auto, _ = determine_grade(cell)
+    for name, auto in entry.cells.scores.items():
+        if name in grades:
             _set_auto(grades[name], auto)
             scored.add(name)
-        if is_solution(cell) and name in comments:
-            checksum = cell["metadata"]["nbgrader"].get("checksum")
-            untouched = checksum == compute_checksum(cell) and not _is_task(cell)
-            comments[name].auto_comment = NO_RESPONSE if untouched else None
+    for name, comment in comments.items():
+        comment.auto_comment = NO_RESPONSE if name in entry.cells.untouched else None
     # A test cell the notebook lacks (a missing or unreadable submission never released into
     # this gradebook) still gets the part's score.
     for result in entry.grade.results:

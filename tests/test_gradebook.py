@@ -16,7 +16,7 @@ from nbgrader.api import Gradebook
 from autograder.batch import LocalBackend, grade_all
 from autograder.checks.inprocess import run_submission_in_process
 from autograder.course import Course
-from autograder.course_outputs import Outputs, record_batch
+from autograder.course_outputs import Outputs, autograded_writer, record_batch
 from autograder.grade import discover
 from autograder.gradebook import GradebookError, alembic_head, default_db_url, open_gradebook
 from autograder.gradebook_write import write_grades
@@ -40,10 +40,17 @@ def grades(notebooks):
     )
 
 
+def _entries(grades, notebooks, outputs, gb):
+    writer = autograded_writer(outputs, gb, notebooks)
+    return [writer(nb, grade) for nb, grade in zip(notebooks, grades, strict=True)]
+
+
 def _record(grades, notebooks, db_url, tmp_path):
     outputs = Outputs(None, tmp_path / "feedback", db_url, COURSE)
     with open_gradebook(db_url, COURSE) as gb:
-        return record_batch(grades, notebooks, outputs, gb)
+        entries = _entries(grades, notebooks, outputs, gb)
+        record_batch(entries, outputs, gb)
+        return entries
 
 
 def _read_back(db_url, grades):
@@ -140,7 +147,7 @@ def test_an_unreachable_gradebook_is_a_clear_error(tmp_path):
 def test_a_failed_transaction_keeps_nothing(grades, notebooks, gradebook_url, tmp_path):
     """When writing fails half-way, is the gradebook left as it was, with a clear error?"""
     with open_gradebook(gradebook_url, COURSE) as gb:
-        entries = record_batch(grades, notebooks, Outputs(None, tmp_path, None), None)
+        entries = _entries(grades, notebooks, Outputs(None, tmp_path, None), None)
         entries[-1].grade.assignment = "no_such_assignment"  # fails after the first rows
         with pytest.raises(GradebookError, match="writing to the gradebook failed"):
             write_grades(entries, gb)
