@@ -185,7 +185,7 @@ def main(argv=None) -> int:
         start_early(mode)
     phases.mark("read the course")
 
-    from .gradebook import GradebookError, open_gradebook
+    from .gradebook import Gradebook, GradebookError
 
     root = course.root if (course and args.path is None) else Path.cwd()
     out = Path(args.out) if args.out else root / "grades"
@@ -198,7 +198,7 @@ def main(argv=None) -> int:
     try:
         out.mkdir(parents=True, exist_ok=True)
         # Opened before grading, so that an unreachable gradebook stops the run at once.
-        gb = None if outputs.db_url is None else open_gradebook(outputs.db_url, outputs.course_id)
+        gb = None if outputs.db_url is None else Gradebook.open(outputs.db_url, outputs.course_id)
     except OSError as exc:
         return _fail(EXIT_GRADER, f"cannot create {out}: {exc}")
     except GradebookError as exc:
@@ -281,11 +281,11 @@ def feedback_main(argv=None) -> int:
     if course is None:
         return _fail(EXIT_USAGE, f"{os.getcwd()} is not an nbgrader course", "feedback")
     from .course_outputs import Outputs, regenerate_feedback
-    from .gradebook import GradebookError, open_gradebook
+    from .gradebook import Gradebook, GradebookError
 
     outputs = Outputs.for_course(course, args.db)
     try:
-        gb = open_gradebook(outputs.db_url, outputs.course_id)
+        gb = Gradebook.open(outputs.db_url, outputs.course_id)
         try:
             written, problems = regenerate_feedback(outputs, gb, args.assignment, args.student)
         finally:

@@ -1,17 +1,19 @@
 """An nbgrader course on disk: its folders, its gradebook, its late-submission policy.
 
-Read from the course's ``nbgrader_config.py`` through nbgrader's own ``CourseDirectory``, so
-the grader finds ``submitted/``, writes ``autograded/`` and ``feedback/`` and opens the
-gradebook exactly where nbgrader's commands and formgrader look, and applies the late penalty
-the course configured (``c.AssignLatePenalties.plugin_class``).
+Read from the course's ``nbgrader_config.py`` with nbgrader's rules for ``CourseDirectory``
+(the same defaults; ``tests/test_course.py`` compares the two), so the grader finds
+``submitted/``, writes ``autograded/`` and ``feedback/`` and opens the gradebook exactly where
+nbgrader's commands and formgrader look, and applies the late penalty the course configured
+(``c.AssignLatePenalties.plugin_class``). nbgrader's own ``CourseDirectory`` and timestamp
+parser import nbformat, tornado and setuptools: a second of start-up for every command.
 """
 
 from __future__ import annotations
 
 import datetime
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +22,46 @@ from .submission import NotebookFile
 __all__ = ["CONFIG_FILE", "Course", "CourseError", "read_timestamp"]
 
 CONFIG_FILE = "nbgrader_config.py"
+#: nbgrader's default folder layout, the only one the grader reads.
+DEFAULT_STRUCTURE = os.path.join("{nbgrader_step}", "{student_id}", "{assignment_id}")
+#: nbgrader's own defaults of the ``CourseDirectory`` settings the grader reads.
+NBGRADER_DEFAULTS = {
+    "course_id": "",
+    "db_url": "",
+    "source_directory": "source",
+    "release_directory": "release",
+    "submitted_directory": "submitted",
+    "autograded_directory": "autograded",
+    "feedback_directory": "feedback",
+}
 TIMESTAMP_FILE = "timestamp.txt"
 SECRET_FILE = "submission_secret.txt"
 
 
 class CourseError(Exception):
     """The folder is not an nbgrader course, or its configuration cannot be read."""
+
+
+def parse_timestamp(text: str) -> datetime.datetime:
+    """A timestamp as nbgrader writes and reads them, in naive UTC.
+
+    nbgrader writes ``2026-12-01 10:00:00.123456 UTC`` (its ``get_timestamp``); an offset or
+    a zone name in the third place is honoured as ``nbgrader.utils.parse_utc`` honours it.
+
+    Raises
+    ------
+    ValueError
+    """
+    parts = text.split(" ")
+    if len(parts) == 3 and parts[2] in ("UTC", "GMT", "Z"):
+        stamp = datetime.datetime.fromisoformat(" ".join(parts[:2]))
+    else:
+        from nbgrader.utils import parse_utc  # any other zone: nbgrader's own parser
+
+        return parse_utc(text)
+    if stamp.tzinfo is not None:
+        stamp = (stamp - stamp.utcoffset()).replace(tzinfo=None)
+    return stamp
 
 
 def read_timestamp(folder: str | Path) -> datetime.datetime | None:
@@ -41,10 +77,8 @@ def read_timestamp(folder: str | Path) -> datetime.datetime | None:
         return None
     if not text:
         return None
-    from nbgrader.utils import parse_utc
-
     try:
-        return parse_utc(text)
+        return parse_timestamp(text)
     except ValueError:
         return None
 
@@ -84,43 +118,35 @@ class Course:
             config = PyFileConfigLoader(CONFIG_FILE, str(root)).load_config()
         except Exception as exc:  # the course's own Python, which may raise anything
             raise CourseError(f"cannot read {root / CONFIG_FILE}: {exc}") from exc
-        config.CourseDirectory.root = str(root)
+        structure = config.CourseDirectory.get("directory_structure", DEFAULT_STRUCTURE)
+        if Path(structure) != Path(DEFAULT_STRUCTURE):
+            raise CourseError(
+                f"{root / CONFIG_FILE} sets CourseDirectory.directory_structure = {structure!r};"
+                f" the grader reads nbgrader's default layout, {DEFAULT_STRUCTURE!r}"
+            )
         return cls(root, config)
 
-    @cached_property
-    def _dirs(self):
-        from nbgrader.coursedir import CourseDirectory
-
-        return CourseDirectory(config=self.config)
+    def _setting(self, name: str) -> str:
+        value = self.config.CourseDirectory.get(name, NBGRADER_DEFAULTS.get(name, ""))
+        return value.strip() if name == "course_id" else value
 
     @property
     def course_id(self) -> str:
         """nbgrader's course id (empty when the course sets none, as in nbgrader's apps)."""
-        return self._dirs.course_id
+        return self._setting("course_id")
 
     @property
     def db_url(self) -> str:
-        return self._dirs.db_url
+        """The gradebook; nbgrader's default is ``gradebook.db`` in the course root."""
+        return self._setting("db_url") or f"sqlite:///{os.path.abspath(self.root / 'gradebook.db')}"
 
     def step_folder(self, step: str) -> Path:
         """The folder of one of nbgrader's steps (``submitted``, ``autograded``, ...)."""
-        return Path(self._dirs.root) / getattr(self._dirs, f"{step}_directory")
-
-    def folder(self, step: str, student: str, assignment: str) -> Path:
-        """``<root>/<step>/<student>/<assignment>`` with the course's folder names.
-
-        Parameters
-        ----------
-        step : {"submitted", "autograded", "feedback", "release", "source"}
-        student, assignment : str
-        """
-        name = getattr(self._dirs, f"{step}_directory")
-        return Path(self._dirs.format_path(name, student, assignment))
+        return self.root / self._setting(f"{step}_directory")
 
     def release_notebook(self, assignment: str, notebook: str) -> Path:
         """The student notebook as released (``release_directory`` has no student level)."""
-        release = Path(self._dirs.root) / self._dirs.release_directory
-        return release / assignment / f"{notebook}.ipynb"
+        return self.step_folder("release") / assignment / f"{notebook}.ipynb"
 
     def submissions(
         self,
@@ -144,7 +170,7 @@ class Course:
             Sorted by student, then assignment; a student is listed for an assignment only
             when a folder of theirs for it exists (they submitted something).
         """
-        submitted = Path(self._dirs.root) / self._dirs.submitted_directory
+        submitted = self.step_folder("submitted")
         if not submitted.is_dir():
             return []
         out = []
@@ -165,10 +191,20 @@ class Course:
     def late_penalty(self) -> Callable[[str, float, float], float | None]:
         """The course's late-submission policy: ``penalty(student, score, seconds_late)``.
 
-        nbgrader's own ``AssignLatePenalties.plugin_class`` (by default: no penalty), built from
-        the course's configuration; the penalty is kept between 0 and the score, as nbgrader
-        keeps it.
+        nbgrader's own ``AssignLatePenalties.plugin_class`` (by default: no penalty), built
+        from the course's configuration on its first use (most runs have no late work, and
+        the plugin's package imports nbgrader's database models).
         """
+        plugin = []
+
+        def penalty(student: str, score: float, seconds_late: float) -> float | None:
+            if not plugin:
+                plugin.append(self._late_plugin())
+            return plugin[0].late_submission_penalty(student, score, seconds_late)
+
+        return penalty
+
+    def _late_plugin(self):
         from traitlets.utils.importstring import import_item
 
         # As nbgrader's AssignLatePenalties builds it, without importing its preprocessors
@@ -178,10 +214,4 @@ class Course:
         )
         if isinstance(plugin_class, str):
             plugin_class = import_item(plugin_class)
-        plugin = plugin_class(config=self.config)
-
-        def penalty(student: str, score: float, seconds_late: float) -> float | None:
-            value = plugin.late_submission_penalty(student, score, seconds_late)
-            return None if value is None else min(max(float(value), 0.0), score)
-
-        return penalty
+        return plugin_class(config=self.config)

@@ -23,7 +23,7 @@ from .autograded import (
 )
 from .course import Course, read_timestamp
 from .feedback import write_feedback, written_answers
-from .gradebook import GradebookError, source_cells
+from .gradebook import Gradebook, GradebookError
 from .gradebook_read import SubmissionRecord, read_records
 from .gradebook_write import LatePenalty, apply_late_penalties, write_grades
 from .results import grade_from_json
@@ -92,7 +92,7 @@ def autograded_writer(outputs: Outputs, gb, files: list[NotebookFile]) -> Autogr
     missing or unreadable submissions).
     """
     keys = sorted({(nb.assignment, nb.notebook) for nb in files})
-    sources = {} if gb is None else {(a, n): source_cells(gb, a, n) for a, n in keys}
+    sources = {} if gb is None else {(a, n): gb.source_cells(a, n) for a, n in keys}
     releases = {key: _release(outputs, *key) for key in keys}
     return AutogradedWriter(outputs.autograded, sources, releases)
 
@@ -119,7 +119,7 @@ def write_pages(
     outputs : Outputs
     submitted : list of Path
         Each entry's folder holding ``timestamp.txt`` and ``submission_secret.txt``.
-    gb : nbgrader.api.Gradebook, optional
+    gb : Gradebook, optional
         The open gradebook; without it the pages show the autograded scores only.
 
     Returns
@@ -141,22 +141,19 @@ def write_pages(
     return records
 
 
-def _late_penalties_now(gb, keys, penalty: LatePenalty) -> None:
+def _late_penalties_now(gb: Gradebook, keys, penalty: LatePenalty) -> None:
     """Late penalties from the scores as they are now (manual grades included)."""
-    from nbgrader import api
-
+    wanted = set(keys)
+    rows = gb.db.execute(
+        "SELECT sa.student_id, a.name, n.name, sa.id, sn.id FROM submitted_notebook sn "
+        "JOIN submitted_assignment sa ON sn.assignment_id = sa.id "
+        "JOIN assignment a ON sa.assignment_id = a.id JOIN notebook n ON sn.notebook_id = n.id"
+    ).fetchall()
+    notebooks = [(s, sa, sn) for s, a, n, sa, sn in rows if (s, a, n) in wanted]
     try:
-        pairs = []
-        for student, assignment, notebook in keys:
-            try:
-                nb = gb.find_submission_notebook(notebook, assignment, student)
-            except api.MissingEntry:
-                continue
-            pairs.append((nb.assignment, nb))
-        apply_late_penalties(gb.db, pairs, penalty)
-        gb.db.commit()
+        with gb.transaction():
+            apply_late_penalties(gb, notebooks, penalty)
     except Exception as exc:
-        gb.db.rollback()
         raise GradebookError(f"updating late penalties failed: {exc}") from exc
 
 
@@ -169,7 +166,7 @@ def regenerate_feedback(
     ----------
     outputs : Outputs
         ``outputs.autograded`` is read; pages go to ``outputs.feedback``.
-    gb : nbgrader.api.Gradebook, optional
+    gb : Gradebook, optional
         The open gradebook.
     assignment, student : str, optional
         Only these.

@@ -1,8 +1,9 @@
 """Reading the gradebook back as it is now: scores, manual grades, comments, lateness.
 
 The feedback pages are written from here after formgrader's manual grading, so they show what
-the instructor decided, not only what the grader found. One query per assignment loads every
-submission's grades and comments, so a class's pages cost one round trip, not thousands.
+the instructor decided, not only what the grader found. Three queries per assignment load
+every submission's grades and comments, so a class's pages cost a few round trips, not
+thousands.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
-from .gradebook import GradebookError
+from .gradebook import Gradebook, GradebookError, from_db_time
+from .gradebook_write import EPOCH
 
 __all__ = ["CellComment", "CellScore", "SubmissionRecord", "read_records"]
 
@@ -98,14 +100,13 @@ class SubmissionRecord:
 
 
 def read_records(
-    gb, keys: list[tuple[str, str, str]]
+    gb: Gradebook, keys: list[tuple[str, str, str]]
 ) -> dict[tuple[str, str, str], SubmissionRecord]:
-    """The gradebook's records of some submitted notebooks.
+    """The gradebook's records of some submitted notebooks, in a few queries.
 
     Parameters
     ----------
-    gb : nbgrader.api.Gradebook
-        The open gradebook.
+    gb : Gradebook
     keys : list of (student, assignment, notebook)
 
     Returns
@@ -117,62 +118,76 @@ def read_records(
     ------
     GradebookError
     """
-    from nbgrader import api
-    from sqlalchemy.orm import selectinload
-
     wanted = set(keys)
     out: dict[tuple[str, str, str], SubmissionRecord] = {}
     try:
         for assignment in sorted({a for _, a, _ in wanted}):
-            query = (
-                gb.db.query(api.SubmittedNotebook)
-                .join(api.SubmittedAssignment)
-                .join(api.Assignment)
-                .filter(api.Assignment.name == assignment)
-                .options(
-                    selectinload(api.SubmittedNotebook.grades).selectinload(api.Grade.cell),
-                    selectinload(api.SubmittedNotebook.comments).selectinload(api.Comment.cell),
-                    selectinload(api.SubmittedNotebook.notebook),
-                    selectinload(api.SubmittedNotebook.assignment).selectinload(
-                        api.SubmittedAssignment.student
-                    ),
+            ids = {}
+            for row in gb.db.execute(_SUBMISSIONS, (assignment,)):
+                sn, student, notebook, first, last, stamp, ext, due, penalty = row
+                key = (student, assignment, notebook)
+                if key not in wanted:
+                    continue
+                ids[sn] = key
+                record = out[key] = SubmissionRecord(
+                    student, assignment, notebook, first, last, from_db_time(stamp)
                 )
-            )
-            for nb in query:
-                key = (nb.assignment.student_id, assignment, nb.notebook.name)
-                if key in wanted:
-                    out[key] = _record(nb)
+                record.duedate = from_db_time(due)
+                if record.duedate is not None and ext is not None:
+                    record.duedate += from_db_time(ext) - EPOCH
+                if record.timestamp is not None and record.duedate is not None:
+                    late = (record.timestamp - record.duedate).total_seconds()
+                    record.seconds_late = max(0.0, late)
+                record.late_penalty = float(penalty or 0.0)
+            for sn, name, auto, manual, needs, max_score, written in gb.db.execute(
+                _GRADES, (assignment,)
+            ):
+                if sn in ids:
+                    out[ids[sn]].cells[name] = CellScore(
+                        name, bool(written), auto, manual, float(max_score or 0.0), bool(needs)
+                    )
+            for sn, name, auto, manual in gb.db.execute(_COMMENTS, (assignment,)):
+                if sn in ids:
+                    out[ids[sn]].comments[name] = CellComment(name, auto, manual)
     except Exception as exc:
         raise GradebookError(f"reading the gradebook failed: {exc}") from exc
     return out
 
 
-def _record(nb) -> SubmissionRecord:
-    submission = nb.assignment
-    solutions = {c.cell.name for c in nb.comments}
-    return SubmissionRecord(
-        student=submission.student_id,
-        assignment=submission.assignment.name,
-        notebook=nb.notebook.name,
-        first_name=submission.student.first_name,
-        last_name=submission.student.last_name,
-        timestamp=submission.timestamp,
-        duedate=submission.duedate,
-        seconds_late=float(submission.total_seconds_late),
-        late_penalty=float(nb.late_submission_penalty or 0.0),
-        cells={
-            g.cell.name: CellScore(
-                g.cell.name,
-                g.cell.name in solutions,
-                g.auto_score,
-                g.manual_score,
-                float(g.cell.max_score),
-                bool(g.needs_manual_grade),
-            )
-            for g in nb.grades
-        },
-        comments={
-            c.cell.name: CellComment(c.cell.name, c.auto_comment, c.manual_comment)
-            for c in nb.comments
-        },
-    )
+# The submitted notebooks of one assignment, with their student, times and penalty.
+_SUBMISSIONS = """
+SELECT sn.id, sa.student_id, n.name, st.first_name, st.last_name, sa.timestamp,
+       sa.extension, a.duedate, sn.late_submission_penalty
+FROM submitted_notebook sn
+JOIN submitted_assignment sa ON sn.assignment_id = sa.id
+JOIN assignment a ON sa.assignment_id = a.id
+JOIN notebook n ON sn.notebook_id = n.id
+JOIN student st ON sa.student_id = st.id
+WHERE a.name = ?
+"""
+# Their grades: the cell's name, scores, maximum, and whether it is a written answer (a grade
+# cell that is also a solution cell).
+_GRADES = """
+SELECT g.notebook_id, b.name, g.auto_score, g.manual_score, g.needs_manual_grade,
+       COALESCE(gc.max_score, tc.max_score),
+       EXISTS (SELECT 1 FROM base_cell s WHERE s.notebook_id = b.notebook_id
+               AND s.name = b.name AND s.type = 'SolutionCell')
+FROM grade g
+JOIN base_cell b ON g.cell_id = b.id
+LEFT JOIN grade_cells gc ON gc.id = b.id
+LEFT JOIN task_cells tc ON tc.id = b.id
+JOIN submitted_notebook sn ON g.notebook_id = sn.id
+JOIN submitted_assignment sa ON sn.assignment_id = sa.id
+JOIN assignment a ON sa.assignment_id = a.id
+WHERE a.name = ?
+"""
+# Their comments, by cell name.
+_COMMENTS = """
+SELECT c.notebook_id, b.name, c.auto_comment, c.manual_comment
+FROM comment c
+JOIN base_cell b ON c.cell_id = b.id
+JOIN submitted_notebook sn ON c.notebook_id = sn.id
+JOIN submitted_assignment sa ON sn.assignment_id = sa.id
+JOIN assignment a ON sa.assignment_id = a.id
+WHERE a.name = ?
+"""

@@ -7,16 +7,18 @@ out), "No response." on untouched solution cells, the submission's time from
 already in the gradebook are kept, so regrading a student replaces only what is automatic;
 as in nbgrader, a cell with a manual score is marked for review again.
 
-All writes of a batch go into one transaction: a thousand students are one commit.
+A batch is one transaction, written with a handful of statements however many students it
+holds (``executemany``), so a thousand students cost about as much as a few.
 """
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .autograded import GradedSubmission
-from .gradebook import GradebookError, ensure_structure
+from .gradebook import Gradebook, GradebookError, from_db_time, new_id, to_db_time
 from .protocol import Flag
 
 __all__ = ["NO_RESPONSE", "apply_late_penalties", "write_grades"]
@@ -27,141 +29,233 @@ NO_RESPONSE = "No response."
 FLAGGED = frozenset({Flag.TAMPERING, Flag.SANDBOX_ERROR, Flag.GRADER_ERROR})
 
 LatePenalty = Callable[[str, float, float], "float | None"]
+EPOCH = datetime.datetime(1970, 1, 1)
 
 
 @dataclass
-class _Cells:
-    """A notebook's cells as the gradebook numbers them, looked up once per batch."""
+class _Rows:
+    """The statements of a batch, gathered before anything is written."""
 
-    grades: dict[str, str]  # cell id -> name, grade and task cells
-    comments: dict[str, str]  # cell id -> name, solution and task cells
-
-    @classmethod
-    def of(cls, notebook_model) -> _Cells:
-        tasks = {c.id: c.name for c in notebook_model.task_cells}
-        return cls(
-            {c.id: c.name for c in notebook_model.grade_cells} | tasks,
-            {c.id: c.name for c in notebook_model.solution_cells} | tasks,
-        )
+    submissions: list[tuple] = field(default_factory=list)
+    timestamps: list[tuple] = field(default_factory=list)
+    notebooks: list[tuple] = field(default_factory=list)
+    flagged: list[tuple] = field(default_factory=list)
+    new_grades: list[tuple] = field(default_factory=list)
+    grades: list[tuple] = field(default_factory=list)
+    new_comments: list[tuple] = field(default_factory=list)
+    comments: list[tuple] = field(default_factory=list)
 
 
 class _Batch:
-    """Everything the batch touches, loaded in a few queries rather than a few per notebook."""
+    """What the gradebook already holds for the batch's assignments, read in a few queries."""
 
-    def __init__(self, session, api, assignment_names: set[str], student_ids: set[str]):
-        from sqlalchemy.orm import selectinload
-
-        self.session, self.api = session, api
-        known = {s.id for s in session.query(api.Student).all()}
-        session.add_all(api.Student(id=s) for s in sorted(student_ids - known))
-        session.flush()
-        self.students = {s.id: s for s in session.query(api.Student).all()}
-        self.assignments = {
-            a.name: a
-            for a in session.query(api.Assignment)
-            .filter(api.Assignment.name.in_(assignment_names))
-            .options(selectinload(api.Assignment.notebooks))
-        }
-        self.submissions = {
-            (s.assignment_id, s.student_id): s
-            for s in session.query(api.SubmittedAssignment)
-            .filter(api.SubmittedAssignment.assignment_id.in_(
-                [a.id for a in self.assignments.values()]
-            ))
-            .options(
-                selectinload(api.SubmittedAssignment.notebooks).selectinload(
-                    api.SubmittedNotebook.grades
-                ),
-                selectinload(api.SubmittedAssignment.notebooks).selectinload(
-                    api.SubmittedNotebook.comments
-                ),
+    def __init__(self, gb: Gradebook, assignments: set[str], students: set[str]):
+        db = gb.db
+        marks = ",".join("?" * len(assignments))
+        db.executemany(
+            "INSERT OR IGNORE INTO student (id) VALUES (?)", [(s,) for s in sorted(students)]
+        )
+        self.assignment_ids = dict(
+            db.execute(f"SELECT name, id FROM assignment WHERE name IN ({marks})", [*assignments])
+        )
+        self.notebook_ids = {
+            (a, n): i
+            for a, n, i in db.execute(
+                "SELECT a.name, n.name, n.id FROM notebook n JOIN assignment a "
+                f"ON n.assignment_id = a.id WHERE a.name IN ({marks})",
+                [*assignments],
             )
-        }  # fmt: skip
-        self.cells: dict[str, _Cells] = {}
+        }
+        # Each notebook's graded cells (grade and task cells) and commented cells (solution
+        # and task cells), by name.
+        self.grade_cells: dict[str, dict[str, str]] = {}
+        self.comment_cells: dict[str, dict[str, str]] = {}
+        for nb_id, name, kind, cell in db.execute(
+            "SELECT notebook_id, name, type, id FROM base_cell WHERE notebook_id IN "
+            f"({','.join('?' * len(self.notebook_ids))})",
+            [*self.notebook_ids.values()],
+        ):
+            if kind in ("GradeCell", "TaskCell"):
+                self.grade_cells.setdefault(nb_id, {})[name] = cell
+            if kind in ("SolutionCell", "TaskCell"):
+                self.comment_cells.setdefault(nb_id, {})[name] = cell
+        ids = [*self.assignment_ids.values()]
+        self.submissions = {
+            (a, s): i
+            for i, a, s in db.execute(
+                "SELECT id, assignment_id, student_id FROM submitted_assignment "
+                f"WHERE assignment_id IN ({','.join('?' * len(ids))})",
+                ids,
+            )
+        }
+        self.submitted = {
+            (sa, nb): i
+            for i, sa, nb in db.execute(
+                "SELECT sn.id, sn.assignment_id, sn.notebook_id FROM submitted_notebook sn "
+                "JOIN submitted_assignment sa ON sn.assignment_id = sa.id "
+                f"WHERE sa.assignment_id IN ({','.join('?' * len(ids))})",
+                ids,
+            )
+        }
+        # Existing grade and comment rows of these submissions: (notebook, cell) -> row.
+        self.grades = {
+            (nb, cell): (i, manual)
+            for i, nb, cell, manual in db.execute(
+                "SELECT g.id, g.notebook_id, g.cell_id, g.manual_score FROM grade g "
+                "JOIN submitted_notebook sn ON g.notebook_id = sn.id "
+                "JOIN submitted_assignment sa ON sn.assignment_id = sa.id "
+                f"WHERE sa.assignment_id IN ({','.join('?' * len(ids))})",
+                ids,
+            )
+        }
+        self.comments = {
+            (nb, cell): i
+            for i, nb, cell in db.execute(
+                "SELECT c.id, c.notebook_id, c.cell_id FROM comment c "
+                "JOIN submitted_notebook sn ON c.notebook_id = sn.id "
+                "JOIN submitted_assignment sa ON sn.assignment_id = sa.id "
+                f"WHERE sa.assignment_id IN ({','.join('?' * len(ids))})",
+                ids,
+            )
+        }
 
-    def notebook(self, assignment: str, notebook: str):
-        model = next(n for n in self.assignments[assignment].notebooks if n.name == notebook)
-        if model.id not in self.cells:
-            self.cells[model.id] = _Cells.of(model)
-        return model, self.cells[model.id]
-
-    def submitted(self, assignment: str, student: str, notebook_model):
-        """The student's submission of the assignment and of this notebook, created if new
-        with a grade row for every grade cell and a comment row for every solution cell (as
-        ``Gradebook.add_submission`` makes them)."""
-        api, a = self.api, self.assignments[assignment]
-        submission = self.submissions.get((a.id, student))
-        if submission is None:
-            submission = api.SubmittedAssignment(assignment=a, student=self.students[student])
-            self.session.add(submission)
-            self.submissions[(a.id, student)] = submission
-        nb = next((n for n in submission.notebooks if n.notebook_id == notebook_model.id), None)
-        rows: list = []
-        if nb is None:
-            nb = api.SubmittedNotebook(notebook=notebook_model, assignment=submission)
-            rows.append(nb)
-        # Rows for every cell, including cells added to the notebook since this submission
-        # was first recorded. SQLAlchemy 2 does not cascade along backrefs: every new row is
-        # added.
-        cells = self.cells[notebook_model.id]
-        graded = {g.cell_id for g in nb.grades}
-        commented = {c.cell_id for c in nb.comments}
-        rows += [api.Grade(cell_id=i, notebook=nb) for i in cells.grades if i not in graded]
-        rows += [api.Comment(cell_id=i, notebook=nb) for i in cells.comments if i not in commented]
-        self.session.add_all(rows)
-        return submission, nb
-
-
-def _record(entry: GradedSubmission, nb, cells: _Cells) -> int:
-    """Scores and automatic comments of one notebook, from its cells; returns the grades set."""
-    # By cell id: rows created above are not flushed yet, so `grade.cell` is unset.
-    grades = {cells.grades.get(g.cell_id): g for g in nb.grades}
-    comments = {cells.comments.get(c.cell_id): c for c in nb.comments}
-    scored = set()
-    for name, auto in entry.cells.scores.items():
-        if name in grades:
-            _set_auto(grades[name], auto)
-            scored.add(name)
-    for name, comment in comments.items():
-        comment.auto_comment = NO_RESPONSE if name in entry.cells.untouched else None
-    # A test cell the notebook lacks (a missing or unreadable submission never released into
-    # this gradebook) still gets the part's score.
-    for result in entry.grade.results:
-        if result.grade_id in grades and result.grade_id not in scored:
-            _set_auto(grades[result.grade_id], result.score)
-            scored.add(result.grade_id)
-    nb.flagged = bool(entry.grade.flags & FLAGGED)
-    return len(scored)
-
-
-def _set_auto(grade, auto: float | None) -> None:
-    grade.auto_score = None if auto is None else float(auto)
-    # nbgrader's rule: review what has a manual score, and what the machine could not score.
-    grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
-
-
-def apply_late_penalties(session, notebooks, penalty: LatePenalty) -> None:
-    """Set each notebook's late penalty from its current score, as nbgrader's
-    ``AssignLatePenalties`` does (0 when on time)."""
-    for submission, nb in notebooks:
-        late = submission.total_seconds_late
-        if late > 0:
-            session.expire(nb)  # its score is a SQL expression: read it as it is now
-            nb.late_submission_penalty = penalty(submission.student_id, float(nb.score), late)
+    def record(self, entry: GradedSubmission, rows: _Rows) -> tuple[str, str, int]:
+        """Rows for one notebook; returns its submission, submitted notebook and grades set."""
+        g = entry.grade
+        a_id = self.assignment_ids[g.assignment]
+        nb_model = self.notebook_ids[(g.assignment, g.notebook)]
+        sa = self.submissions.get((a_id, g.student))
+        if sa is None:
+            sa = self.submissions[(a_id, g.student)] = new_id()
+            rows.submissions.append((sa, a_id, g.student, to_db_time(entry.timestamp)))
+        elif entry.timestamp is not None:
+            rows.timestamps.append((to_db_time(entry.timestamp), sa))
+        flagged = int(bool(g.flags & FLAGGED))
+        sn = self.submitted.get((sa, nb_model))
+        if sn is None:
+            sn = self.submitted[(sa, nb_model)] = new_id()
+            rows.notebooks.append((sn, sa, nb_model, flagged))
         else:
-            nb.late_submission_penalty = None
+            rows.flagged.append((flagged, sn))
+        scores = dict(entry.cells.scores)
+        # A test cell the notebook lacks (a missing or unreadable submission never released
+        # into this gradebook) still gets the part's score.
+        for result in g.results:
+            scores.setdefault(result.grade_id, result.score)
+        written = 0
+        for name, cell in self.grade_cells.get(nb_model, {}).items():
+            auto = scores.get(name)
+            auto = None if auto is None else float(auto)
+            existing = self.grades.get((sn, cell))
+            if existing is None:
+                rows.new_grades.append((new_id(), sn, cell, auto, int(auto is None)))
+            else:
+                # nbgrader's rule: review what has a manual score, and what the machine could
+                # not score.
+                row, manual = existing
+                rows.grades.append((auto, int(manual is not None or auto is None), row))
+            written += name in scores
+        for name, cell in self.comment_cells.get(nb_model, {}).items():
+            auto = NO_RESPONSE if name in entry.cells.untouched else None
+            existing = self.comments.get((sn, cell))
+            if existing is None:
+                rows.new_comments.append((new_id(), sn, cell, auto))
+            else:
+                rows.comments.append((auto, existing))
+        return sa, sn, written
+
+
+def _execute(db, rows: _Rows) -> None:
+    db.executemany(
+        "INSERT INTO submitted_assignment (id, assignment_id, student_id, timestamp) "
+        "VALUES (?, ?, ?, ?)",
+        rows.submissions,
+    )
+    db.executemany("UPDATE submitted_assignment SET timestamp = ? WHERE id = ?", rows.timestamps)
+    db.executemany(
+        "INSERT INTO submitted_notebook (id, assignment_id, notebook_id, flagged) "
+        "VALUES (?, ?, ?, ?)",
+        rows.notebooks,
+    )
+    db.executemany("UPDATE submitted_notebook SET flagged = ? WHERE id = ?", rows.flagged)
+    db.executemany(
+        "INSERT INTO grade (id, notebook_id, cell_id, auto_score, needs_manual_grade) "
+        "VALUES (?, ?, ?, ?, ?)",
+        rows.new_grades,
+    )
+    db.executemany(
+        "UPDATE grade SET auto_score = ?, needs_manual_grade = ? WHERE id = ?", rows.grades
+    )
+    db.executemany(
+        "INSERT INTO comment (id, notebook_id, cell_id, auto_comment) VALUES (?, ?, ?, ?)",
+        rows.new_comments,
+    )
+    db.executemany("UPDATE comment SET auto_comment = ? WHERE id = ?", rows.comments)
+
+
+def notebook_score(db, submitted_notebook: str) -> float:
+    """A submitted notebook's score as nbgrader defines it: each grade's manual score if it
+    has one, else its automatic score, plus extra credit; 0 for a grade with neither."""
+    [(score,)] = db.execute(
+        "SELECT COALESCE(SUM(CASE WHEN manual_score IS NOT NULL THEN manual_score "
+        "+ COALESCE(extra_credit, 0.0) WHEN auto_score IS NOT NULL THEN auto_score "
+        "+ COALESCE(extra_credit, 0.0) ELSE 0.0 END), 0.0) FROM grade WHERE notebook_id = ?",
+        (submitted_notebook,),
+    ).fetchall()
+    return float(score)
+
+
+def seconds_late(db, submission: str) -> float:
+    """How late a submission was: its time past the due date plus the student's extension."""
+    [(stamp, extension, due)] = db.execute(
+        "SELECT sa.timestamp, sa.extension, a.duedate FROM submitted_assignment sa "
+        "JOIN assignment a ON sa.assignment_id = a.id WHERE sa.id = ?",
+        (submission,),
+    ).fetchall()
+    stamp, due, extension = from_db_time(stamp), from_db_time(due), from_db_time(extension)
+    if stamp is None or due is None:
+        return 0.0
+    if extension is not None:
+        # An interval (nbgrader's extension) is stored in SQLite as the epoch plus it.
+        due = due + (extension - EPOCH)
+    return max(0.0, (stamp - due).total_seconds())
+
+
+def apply_late_penalties(
+    gb: Gradebook, notebooks: list[tuple[str, str, str]], penalty: LatePenalty
+) -> None:
+    """Set each notebook's late penalty from its score now, as nbgrader's ``AssignLatePenalties``
+    does (none when on time; between 0 and the score).
+
+    Parameters
+    ----------
+    gb : Gradebook
+        Inside the caller's transaction.
+    notebooks : list of (student, submission id, submitted notebook id)
+    penalty : callable
+    """
+    for student, submission, submitted in notebooks:
+        late = seconds_late(gb.db, submission)
+        value = None
+        if late > 0:
+            score = notebook_score(gb.db, submitted)
+            value = penalty(student, score, late)
+            value = None if value is None else min(max(float(value), 0.0), score)
+        gb.db.execute(
+            "UPDATE submitted_notebook SET late_submission_penalty = ? WHERE id = ?",
+            (value, submitted),
+        )
 
 
 def write_grades(
-    entries: list[GradedSubmission], gb, late_penalty: LatePenalty | None = None
+    entries: list[GradedSubmission], gb: Gradebook, late_penalty: LatePenalty | None = None
 ) -> int:
     """Record a batch of graded notebooks, in one transaction.
 
     Parameters
     ----------
     entries : list of GradedSubmission
-    gb : nbgrader.api.Gradebook
-        The open gradebook (:func:`autograder.gradebook.open_gradebook`).
+    gb : Gradebook
     late_penalty : callable, optional
         ``penalty(student, score, seconds_late) -> float or None``; the course's policy
         (:meth:`autograder.course.Course.late_penalty`). Without it no penalty is set.
@@ -176,30 +270,23 @@ def write_grades(
     GradebookError
         When the transaction fails (nothing of it is kept).
     """
-    from nbgrader import api
-
+    if not entries:
+        return 0
     written = 0
-    session = gb.db
     try:
-        names = {e.grade.assignment for e in entries}
-        for assignment in sorted(names):
-            ensure_structure(gb, assignment)
-        batch = _Batch(session, api, names, {e.grade.student for e in entries})
-        touched = []
-        with session.no_autoflush:
+        with gb.transaction():
+            names = {e.grade.assignment for e in entries}
+            for assignment in sorted(names):
+                gb.ensure_structure(assignment)
+            batch = _Batch(gb, names, {e.grade.student for e in entries})
+            rows, touched = _Rows(), []
             for entry in entries:
-                g = entry.grade
-                model, cells = batch.notebook(g.assignment, g.notebook)
-                submission, nb = batch.submitted(g.assignment, g.student, model)
-                if entry.timestamp is not None:
-                    submission.timestamp = entry.timestamp
-                written += _record(entry, nb, cells)
-                touched.append((submission, nb))
-        session.flush()
-        if late_penalty is not None:
-            apply_late_penalties(session, touched, late_penalty)
-        session.commit()
+                sa, sn, count = batch.record(entry, rows)
+                written += count
+                touched.append((entry.grade.student, sa, sn))
+            _execute(gb.db, rows)
+            if late_penalty is not None:
+                apply_late_penalties(gb, touched, late_penalty)
     except Exception as exc:
-        session.rollback()
         raise GradebookError(f"writing to the gradebook failed: {exc}") from exc
     return written

@@ -109,10 +109,10 @@ def built_book(tmp_path_factory) -> BookBuild:
 @pytest.fixture(scope="session")
 def gradebook_template(tmp_path_factory) -> Path:
     """An empty gradebook made once per session (nbgrader creates its schema and stamps it)."""
-    from autograder.gradebook import open_gradebook
+    from autograder.gradebook import create_gradebook
 
     path = tmp_path_factory.mktemp("gradebook-template") / "gradebook.db"
-    open_gradebook(f"sqlite:///{path}").close()
+    create_gradebook(path)
     return path
 
 

@@ -11,14 +11,20 @@ import sys
 from pathlib import Path
 
 import pytest
-from nbgrader.api import Gradebook
+from nbgrader.api import Gradebook as NbgraderGradebook
 
 from autograder.batch import LocalBackend, grade_all
 from autograder.checks.inprocess import run_submission_in_process
 from autograder.course import Course
 from autograder.course_outputs import Outputs, autograded_writer, record_batch
 from autograder.grade import discover
-from autograder.gradebook import GradebookError, alembic_head, default_db_url, open_gradebook
+from autograder.gradebook import (
+    SCHEMA_REVISION,
+    Gradebook,
+    GradebookError,
+    alembic_head,
+    default_db_url,
+)
 from autograder.gradebook_write import write_grades
 from autograder.report import csv_rows
 
@@ -47,7 +53,7 @@ def _entries(grades, notebooks, outputs, gb):
 
 def _record(grades, notebooks, db_url, tmp_path):
     outputs = Outputs(None, tmp_path / "feedback", db_url, COURSE)
-    with open_gradebook(db_url, COURSE) as gb:
+    with Gradebook.open(db_url, COURSE) as gb:
         entries = _entries(grades, notebooks, outputs, gb)
         record_batch(entries, outputs, gb)
         return entries
@@ -55,7 +61,7 @@ def _record(grades, notebooks, db_url, tmp_path):
 
 def _read_back(db_url, grades):
     out = {}
-    with Gradebook(db_url, course_id=COURSE) as gb:
+    with NbgraderGradebook(db_url, course_id=COURSE) as gb:
         for g in grades:
             for r in g.results:
                 grade = gb.find_grade(r.grade_id, g.notebook, g.assignment, g.student)
@@ -76,7 +82,7 @@ def test_writing_twice_updates_instead_of_duplicating(grades, notebooks, gradebo
     """Does grading again replace the auto scores, keeping one submission per student?"""
     _record(grades, notebooks, gradebook_url, tmp_path)
     _record(grades, notebooks, gradebook_url, tmp_path)
-    with Gradebook(gradebook_url, course_id=COURSE) as gb:
+    with NbgraderGradebook(gradebook_url, course_id=COURSE) as gb:
         for assignment in {g.assignment for g in grades}:
             students = {g.student for g in grades if g.assignment == assignment}
             assert len(gb.find_assignment(assignment).submissions) == len(students)
@@ -87,7 +93,7 @@ def test_a_regrade_keeps_manual_grades_and_comments(grades, notebooks, gradebook
     _record(grades, notebooks, gradebook_url, tmp_path)
     g = next(x for x in grades if x.assignment == "mlp_backprop" and x.score < x.max_score)
     part = next(r for r in g.results if r.score < r.max_score)
-    with Gradebook(gradebook_url, course_id=COURSE) as gb:
+    with NbgraderGradebook(gradebook_url, course_id=COURSE) as gb:
         grade = gb.find_grade(part.grade_id, g.notebook, g.assignment, g.student)
         grade.manual_score = part.max_score
         comment = gb.find_comment(part.part, g.notebook, g.assignment, g.student)
@@ -95,7 +101,7 @@ def test_a_regrade_keeps_manual_grades_and_comments(grades, notebooks, gradebook
         grade.auto_score = -1.0  # stale: the regrade must put the grader's score back
         gb.db.commit()
     _record(grades, notebooks, gradebook_url, tmp_path)
-    with Gradebook(gradebook_url, course_id=COURSE) as gb:
+    with NbgraderGradebook(gradebook_url, course_id=COURSE) as gb:
         grade = gb.find_grade(part.grade_id, g.notebook, g.assignment, g.student)
         assert (grade.auto_score, grade.manual_score) == (part.score, part.max_score)
         assert grade.needs_manual_grade  # nbgrader's rule: a manual score is reviewed again
@@ -105,14 +111,14 @@ def test_a_regrade_keeps_manual_grades_and_comments(grades, notebooks, gradebook
 
 def test_existing_manual_grade_cells_are_kept(grades, notebooks, gradebook_url, tmp_path):
     """Do cells nbgrader created (a written answer) survive, with a grade row to fill in?"""
-    with open_gradebook(gradebook_url, COURSE) as gb:  # a new gradebook, as nbgrader makes
+    with NbgraderGradebook(gradebook_url, COURSE) as gb:  # cells nbgrader made
         gb.add_assignment("mlp_backprop")
         gb.add_notebook("mlp_backprop", "mlp_backprop")
         gb.add_grade_cell(
             "answer_one_over_n", "mlp_backprop", "mlp_backprop", max_score=2, cell_type="markdown"
         )
     _record(grades, notebooks, gradebook_url, tmp_path)
-    with Gradebook(gradebook_url, course_id=COURSE) as gb:
+    with NbgraderGradebook(gradebook_url, course_id=COURSE) as gb:
         grade = gb.find_grade("answer_one_over_n", "mlp_backprop", "mlp_backprop", "ada_full_marks")
         assert grade.max_score == 2 and grade.auto_score is None
 
@@ -141,17 +147,17 @@ def test_nbgrader_export_shows_the_grades(grades, notebooks, gradebook_url, tmp_
 def test_an_unreachable_gradebook_is_a_clear_error(tmp_path):
     """Does a database in a folder that does not exist raise GradebookError, not a traceback?"""
     with pytest.raises(GradebookError, match="cannot open the gradebook"):
-        open_gradebook(f"sqlite:///{tmp_path / 'no' / 'such' / 'dir' / 'gb.db'}")
+        Gradebook.open(f"sqlite:///{tmp_path / 'no' / 'such' / 'dir' / 'gb.db'}")
 
 
 def test_a_failed_transaction_keeps_nothing(grades, notebooks, gradebook_url, tmp_path):
     """When writing fails half-way, is the gradebook left as it was, with a clear error?"""
-    with open_gradebook(gradebook_url, COURSE) as gb:
+    with Gradebook.open(gradebook_url, COURSE) as gb:
         entries = _entries(grades, notebooks, Outputs(None, tmp_path, None), None)
         entries[-1].grade.assignment = "no_such_assignment"  # fails after the first rows
         with pytest.raises(GradebookError, match="writing to the gradebook failed"):
             write_grades(entries, gb)
-    with Gradebook(gradebook_url, course_id=COURSE) as gb:
+    with NbgraderGradebook(gradebook_url, course_id=COURSE) as gb:
         assert gb.students == [] and gb.assignments == []
 
 
@@ -179,8 +185,21 @@ def test_a_new_gradebook_needs_no_alembic_on_path(tmp_path, monkeypatch):
     """Can a gradebook be created with the venv's bin/ off PATH, as `.venv/bin/python -m`?"""
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
     db = tmp_path / "gradebook.db"
-    with open_gradebook(f"sqlite:///{db}", COURSE) as gb:
-        gb.add_assignment("mlp_backprop")
+    Gradebook.open(f"sqlite:///{db}", COURSE).close()
     with sqlite3.connect(db) as con:
         [(version,)] = con.execute("SELECT version_num FROM alembic_version").fetchall()
-    assert version == alembic_head()
+    assert version == alembic_head() == SCHEMA_REVISION
+
+
+def test_another_schema_revision_is_refused(gradebook_url):
+    """Is a gradebook of another nbgrader schema refused with the command that upgrades it?"""
+    with sqlite3.connect(gradebook_url.removeprefix("sqlite:///")) as con:
+        con.execute("UPDATE alembic_version SET version_num = 'ffffffffffff'")
+    with pytest.raises(GradebookError, match="nbgrader db upgrade"):
+        Gradebook.open(gradebook_url, COURSE)
+
+
+def test_only_sqlite_is_read(tmp_path):
+    """Is a gradebook URL of another database refused in plain words?"""
+    with pytest.raises(GradebookError, match="SQLite"):
+        Gradebook.open("postgresql://localhost/grades", COURSE)
