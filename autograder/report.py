@@ -11,6 +11,7 @@ import csv
 from pathlib import Path
 
 from .checks import contract
+from .protocol import Flag
 from .results import NotebookGrade
 from .svg_chart import BAD, GOOD, MIDDLING, Bar, bar_chart
 
@@ -66,6 +67,9 @@ def csv_rows(grades: list[NotebookGrade], records=None) -> list[dict[str, str]]:
             "seconds_late": f"{record.seconds_late:g}" if record else "",
             "notebook_late_penalty": format_points(record.late_penalty) if record else "",
         }
+        notebook_flags = set(g.flags)
+        if record and record.seconds_late > 0:
+            notebook_flags.add(Flag.LATE)
         for r in g.results:
             rows.append(
                 {
@@ -77,7 +81,7 @@ def csv_rows(grades: list[NotebookGrade], records=None) -> list[dict[str, str]]:
                     "max_score": format_points(r.max_score),
                     "part": r.part,
                     "seed": str(g.seed),
-                    "flags": " ".join(sorted(r.flags | g.flags)),
+                    "flags": " ".join(sorted(r.flags | notebook_flags)),
                     "diagnosis": " ".join(d.name for d in r.diagnoses),
                     "message": r.message,
                     **late,

@@ -334,7 +334,9 @@ def _part_rows(semester, student):
 def test_the_csv_says_who_was_late(semester):
     """Does the grader's CSV carry the lateness of cat's notebook and none of ann's?"""
     assert all(float(r["seconds_late"]) > 0 for r in _part_rows(semester, "cat"))
+    assert all("late" in r["flags"].split() for r in _part_rows(semester, "cat"))
     assert all(float(r["seconds_late"]) == 0 for r in _part_rows(semester, "ann"))
+    assert not any("late" in r["flags"].split() for r in _part_rows(semester, "ann"))
 
 
 def test_students_fetch_their_feedback(semester, handed_back):

@@ -61,11 +61,6 @@ def _function_data(rng, name, shape):
     return {"s": s}, rng.normal(0.0, 0.02, shape)
 
 
-def _exact(case):
-    fn = TEST_FUNCTIONS[case.context["function"]]
-    return fn.grad(case.context["theta"], **case.context["data"])
-
-
 def _forward_difference(case, eps=1e-6):
     fn = TEST_FUNCTIONS[case.context["function"]]
     theta, data = case.context["theta"], case.context["data"]

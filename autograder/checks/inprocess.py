@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..activations import ACTIVATIONS
-from ..protocol import ActivationRef, Call, CallOutcome, FunctionRef, PartRun
+from ..protocol import ActivationRef, Call, CallOutcome, Flag, FunctionRef, PartRun
 from ..test_functions import STRICT_FLOATING_POINT_PARTS, bind
 from ..worker.convert import plain_args_after
 from .convert import Malformed, to_plain_tree
@@ -108,7 +108,7 @@ def run_part_in_process(fn, calls: list[Call]) -> PartRun:
     """
     part = calls[0].part if calls else ""
     if fn is None or not callable(fn):
-        return PartRun(part, error="not defined", flags={"missing"})
+        return PartRun(part, error="not defined", flags={Flag.MISSING})
     return PartRun(part, [call_in_process(fn, c) for c in calls])
 
 

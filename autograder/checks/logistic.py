@@ -13,7 +13,7 @@ import numpy as np
 from .. import reference as ref
 from ..contract import Arg, ArgKind, PartSpec
 from ..finite_differences import numerical_hessian
-from ..protocol import Call
+from ..protocol import Call, Flag
 from ..results import Diagnosis
 from .cases import Case
 from .logistic_cases import (
@@ -107,7 +107,7 @@ class Sigmoid(_LogisticPart):
                     "`exp(-|z|)`, which is at most 1, and choose the formula by the sign of z",
                 )
             )
-            result.flags.add("overflow")
+            result.flags.add(Flag.OVERFLOW)
         return result
 
 
