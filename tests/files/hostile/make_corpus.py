@@ -27,15 +27,16 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.checks import ASSIGNMENTS as CONTRACT
+from autograder.checks import contract
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
 BASE = ROOT / "samples" / "submitted" / "ada_full_marks"
 OUT = HERE / "submitted"
-ASSIGNMENTS = ("mlp_backprop", "logistic_hessian")
-#: The graded parts of each notebook (COURSE.md, "Exercise contract"), in notebook order.
-PARTS = {a: tuple(parts) for a, (_, parts) in CONTRACT.items()}
+#: The contract's assignments, and the graded parts of each notebook in notebook order.
+NOTEBOOKS = contract().notebooks()
+ASSIGNMENTS = tuple(NOTEBOOKS)
+PARTS = {a: tuple(p.name for p in contract().parts_of(a)) for a in ASSIGNMENTS}
 
 #: Where the destructive cases aim (the test fills it with files and checks them afterwards).
 DECOY = "/tmp/gbh-hostile-decoy"
@@ -683,7 +684,7 @@ CASES: dict[str, tuple[str, object, dict]] = {
 
 
 def _load(assignment: str):
-    path = BASE / assignment / f"{assignment}.ipynb"
+    path = BASE / assignment / f"{NOTEBOOKS[assignment]}.ipynb"
     if not path.exists():
         raise SystemExit(f"{path} is missing: run samples/make_samples.py first")
     return nbformat.read(path, as_version=4)
@@ -697,7 +698,7 @@ def main() -> None:
         for other in ASSIGNMENTS:
             folder = OUT / student / other
             folder.mkdir(parents=True, exist_ok=True)
-            path = folder / f"{other}.ipynb"
+            path = folder / f"{NOTEBOOKS[other]}.ipynb"
             nb = copy.deepcopy(_load(other))
             if other != assignment:
                 nbformat.write(nb, path)
