@@ -378,3 +378,27 @@ def test_rerunning_a_test_cell_decides_again(kernels):
     for gid in ("test_grad_layer2", "test_backward"):
         cell = kernel.execute(nb.cells[index[gid]].source)
         assert not nt.errors(cell) and nt.PASSED in nt.stdout_text(cell), gid
+
+
+@pytest.mark.slow
+def test_a_failing_check_reads_well_in_jupyters_own_traceback(tmp_path):
+    """In Jupyter's default (context) tracebacks, does a failing test cell show the student's
+    own failing line and the message, without the word "passed" anywhere and without the
+    hidden block?"""
+    name = "mlp_backprop"
+    filled = nt.fill_release(
+        nt.read(nt.release_path(name)),
+        nt.read(nt.source_path(name)),
+        slips={
+            "forward": ('Z2 = H1 @ params["W2"]', 'Z2 = X @ params["W2"]'),
+            "grad_output": (" / y_hat.shape[0]", ""),
+        },
+    )
+    graded = [c for c in filled.cells if not nt.is_demo(c)]
+    filled.cells = graded
+    cells = nt.by_grade_id(nt.run(filled, tmp_path))
+    for part in ("forward", "grad_output", "backward"):
+        shown = nt.all_text(cells[f"test_{part}"])
+        assert "SelfCheckError" in shown and nt.PASSED not in shown, shown
+        assert "hidden_test" not in shown
+    assert 'Z2 = X @ params["W2"]' in nt.all_text(cells["test_forward"])

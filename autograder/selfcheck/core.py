@@ -228,9 +228,12 @@ class _Notebook:
             return fn(*args, **kwargs)
         except _CheckError:
             raise  # a check's own function, called by the student's code, already said why
-        except NotImplementedError as err:
-            raise _NotWrittenError(err, self._raised_in(err)) from None
-        except NameError as err:
+        except Exception as raw:
+            # The student sees the traceback from their own code on, not from this frame.
+            err = raw.with_traceback(raw.__traceback__.tb_next)
+        if isinstance(err, NotImplementedError):
+            raise _NotWrittenError(err, self._raised_in(err))
+        if isinstance(err, NameError):
             missing = getattr(err, "name", None)
             if missing in self.namespace:
                 who = self._raised_in(err) or name
@@ -243,15 +246,14 @@ class _Notebook:
                     f"is wrong. {_leak_hint(missing)} (A constant you chose on purpose belongs "
                     "inside the function.)"
                 ) from None
-            raise _CheckError(f"{name} raised NameError: {err}.", cause=err) from None
-        except Exception as err:
-            hint = explain(err) if explain is not None else ""
-            if isinstance(err, TypeError) and "'Activation' object is not callable" in str(err):
-                hint = "g is an object: g.f(Z) computes g(Z) and g.df(Z) computes g'(Z)."
-            raise _CheckError(
-                f"{name} raised {type(err).__name__}: {err}." + (" " + hint if hint else ""),
-                cause=err,
-            ) from None
+            raise _CheckError(f"{name} raised NameError: {err}.", cause=err)
+        hint = explain(err) if explain is not None else ""
+        if isinstance(err, TypeError) and "'Activation' object is not callable" in str(err):
+            hint = "g is an object: g.f(Z) computes g(Z) and g.df(Z) computes g'(Z)."
+        raise _CheckError(
+            f"{name} raised {type(err).__name__}: {err}." + (" " + hint if hint else ""),
+            cause=err,
+        )
 
     # -- running a part's check ----------------------------------------------------------------
 
@@ -314,7 +316,7 @@ class _Notebook:
 
 
 def _run(parts, part, fn):
-    """The test cell's check: print what was checked and "passed", or raise.
+    """The test cell's check: print what was checked and "passed", or return the error.
 
     Parameters
     ----------
@@ -324,30 +326,35 @@ def _run(parts, part, fn):
     fn : callable
         The student's function.
 
-    Raises
-    ------
-    NotImplementedError
-        The stub's own, unchanged, when the function is not written yet.
-    SelfCheckError
-        When a check fails or the part cannot be checked yet.
+    Returns
+    -------
+    Exception or None
+        For the test cell to raise (so that the traceback ends in ``check``): the stub's own
+        ``NotImplementedError`` when the function is not written yet, or a
+        ``SelfCheckError`` when a check fails or the part cannot be checked yet; ``None``
+        when every check passed.
     """
     if not callable(fn):
-        raise SelfCheckError(
+        return SelfCheckError(
             f"{part} is {_describe(fn)}, not a function: run the cell that defines it."
         )
     notebook = _Notebook(getattr(fn, "__globals__", {}), parts)
     try:
         lines = notebook.verdict(part, fn)
     except _NotWrittenError as stub:
-        raise stub.error from None
+        return stub.error
     except _CheckError as failure:
         message = failure.message
         if not message.startswith(part + " "):
             message = f"{part}: {message}"
-        raise SelfCheckError(message) from failure.cause
+        error = SelfCheckError(message)
+        # The student's own exception, shown above the message with its traceback.
+        error.__cause__, error.__suppress_context__ = failure.cause, True
+        return error
     for line in lines:
         print("  " + line)
     print(f"{part}: all self-checks passed.")
+    return None
 
 
 # ----------------------------------------------------------------------- finite differences

@@ -472,4 +472,6 @@ def check(part, function):
     SelfCheckError
         With what to fix, when a check fails (or the part cannot be checked yet).
     """
-    _run(_PARTS, part, function)
+    failure = _run(_PARTS, part, function)  # None when there is nothing to fix
+    if failure is not None:
+        raise failure  # the message below says what to fix

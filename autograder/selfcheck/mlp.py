@@ -496,7 +496,8 @@ def _grad_layer1_case(nb, grad_layer1, ex, g, rng):
     delta2 = rng.normal(size=(_N, _D2))  # any upstream error will do
     shapes = (
         f"Here delta2 is ({_N}, {_D2}), W2 ({_D1}, {_D2}), Z1 ({_N}, {_D1}), X ({_N}, {_M}): "
-        "delta1 = dL/dZ1 goes back through W2 (the factor dz2/dh1 = W2) before g'(Z1)."
+        "delta1 = dL/dZ1 goes back through W2 (the factor dz2/dh1 = W2), from (N, d2) to "
+        "(N, d1), before g'(Z1)."
     )
     out = nb.call(
         grad_layer1,
@@ -626,4 +627,6 @@ def check(part, function):
     SelfCheckError
         With what to fix, when a check fails (or the part cannot be checked yet).
     """
-    _run(_PARTS, part, function)
+    failure = _run(_PARTS, part, function)  # None when there is nothing to fix
+    if failure is not None:
+        raise failure  # the message below says what to fix
