@@ -239,7 +239,7 @@ def _check_forward(nb, forward):
         for m in (_M, _D1):  # with m = d1, feeding X to the second layer runs: its values show
             ex = _example(g, seed=1, m=m)
             p = ex["params"]
-            out = nb.call(forward, ex["X"], p, g, explain=_explain_forward_error(ex))
+            out = nb.call(forward, ex["X"].copy(), _fresh(p), g, explain=_explain_forward_error(ex))
             if not (isinstance(out, tuple) and len(out) == 2):
                 raise _CheckError(
                     f"forward should return a tuple (y_hat, cache), got {_describe_kind(out)}."
@@ -443,7 +443,7 @@ def _grad_layer2_case(nb, grad_layer2, ex, g, rng):
         grad_layer2,
         delta3,
         _cache(ex),
-        dict(p),
+        _fresh(p),
         g,
         explain=_explain_backward_error("delta2 or dW2", shapes),
     )
@@ -504,7 +504,7 @@ def _grad_layer1_case(nb, grad_layer1, ex, g, rng):
         delta2,
         X.copy(),
         _cache(ex),
-        dict(p),
+        _fresh(p),
         g,
         explain=_explain_backward_error("delta1 or dW1", shapes),
     )
@@ -544,6 +544,11 @@ def _grad_layer1_case(nb, grad_layer1, ex, g, rng):
     )
 
 
+def _fresh(params):
+    """A copy of ``params`` whose arrays the student's code may change without harm."""
+    return {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in params.items()}
+
+
 def _cache(ex):
     """A fresh copy of the example's layer values, as ``forward`` would return them."""
     return {k: ex[k].copy() for k in ("Z1", "H1", "Z2", "H2")}
@@ -574,7 +579,7 @@ def _check_backward(nb, backward):
     for g in (tanh, relu):
         ex = _example(g, seed=8)
         X, y, p = ex["X"], ex["y"], ex["params"]
-        grads = nb.call(backward, X.copy(), y.copy(), dict(p), g)
+        grads = nb.call(backward, X.copy(), y.copy(), _fresh(p), g)
         if not isinstance(grads, dict):
             raise _CheckError(
                 f"backward should return a dict of gradients, got {_describe_kind(grads)}."

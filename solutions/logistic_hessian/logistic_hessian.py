@@ -23,8 +23,8 @@
 # [*The Hessian XᵀRX and Newton's method*](../../_build/html/book/hessian.html) and
 # [*The diagonal approximation*](../../_build/html/book/diagonal.html); the classic slips
 # are collected in [*Common mistakes*](../../_build/html/book/mistakes.html), and
-# [*The handwritten solution*](../../_build/html/book/homework.html) shows the homework solution this course grew from,
-# slips included.
+# [*The handwritten solution*](../../_build/html/book/homework.html) shows the homework
+# solution this course grew from, slips included.
 # <!-- book-address -->
 #
 # **How this notebook works.** Run the cells from top to bottom. Write your code where
@@ -48,7 +48,8 @@
 #
 # $$L(w) = \sum_{n=1}^N -y_n \log \hat y_n - (1 - y_n)\log(1 - \hat y_n).$$
 #
-# As in [the handwritten solution](../../_build/html/book/homework.html), the loss is a **sum** over the data, not a mean.
+# As in [the handwritten solution](../../_build/html/book/homework.html), the loss is a
+# **sum** over the data, not a mean.
 
 # %% deletable=false editable=false nbgrader={"grade": false, "grade_id": "setup_imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
@@ -125,7 +126,8 @@ hidden_test("sigmoid", sigmoid)
 # $|Xw|$ is large, where $\hat y_n$ rounds to exactly 0 or 1 and $\log 0 = -\infty$:
 # rewrite $-\log\sigma(z)$ and $-\log(1 - \sigma(z))$ so that no logarithm of 0 is
 # ever taken (`np.logaddexp(0, t)` computes $\log(1 + e^t)$ safely).
-# ([The handwritten solution](../../_build/html/book/homework.html) writes $\log(w^\top x)$: it is $\log \sigma(w^\top x)$.)
+# ([The handwritten solution](../../_build/html/book/homework.html) writes $\log(w^\top x)$:
+# it is $\log \sigma(w^\top x)$.)
 
 
 # %% nbgrader={"grade": false, "grade_id": "logistic_loss", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -169,8 +171,8 @@ hidden_test("logistic_loss", logistic_loss)
 #
 # The gradient $\nabla L(w)$, shape `(m,)`. The chain rule through $\sigma$ collapses
 # to something short; remember that $L$ sums over the samples.
-# ([The handwritten solution](../../_build/html/book/homework.html) drops the sum sign in its last line: the gradient
-# has one term per sample.)
+# ([The handwritten solution](../../_build/html/book/homework.html) drops the sum sign in
+# its last line: the gradient has one term per sample.)
 
 
 # %% nbgrader={"grade": false, "grade_id": "logistic_grad", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -211,8 +213,9 @@ hidden_test("logistic_grad", logistic_grad)
 # The Hessian $H = X^\top R X$ with $R = \mathrm{diag}\big(\hat y_n(1 - \hat y_n)\big)$,
 # shape `(m, m)`. It does not depend on the labels. You can build it without the
 # $N\times N$ matrix $R$: scaling the rows of `X` does the same job.
-# ([The handwritten solution](../../_build/html/book/homework.html)'s $H_{ij} = \sum_n \hat y_n(1-\hat y_n) x_i x_{nj}$ lost an index:
-# it is $\sum_n \hat y_n(1-\hat y_n) X_{ni} X_{nj}$.)
+# ([The handwritten solution](../../_build/html/book/homework.html)'s $H_{ij} = \sum_n \hat
+# y_n(1-\hat y_n) x_i x_{nj}$ lost an index: it is $\sum_n \hat y_n(1-\hat y_n) X_{ni}
+# X_{nj}$.)
 
 
 # %% nbgrader={"grade": false, "grade_id": "logistic_hessian", "locked": false, "schema_version": 3, "solution": true, "task": false}

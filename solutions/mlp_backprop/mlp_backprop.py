@@ -230,8 +230,8 @@ hidden_test("relative_error", relative_error)
 # Return the tuple `(y_hat, cache)`: `y_hat` of shape `(N,)`, and `cache` a dict with
 # keys `"Z1", "H1"` (shape `(N, d1)`) and `"Z2", "H2"` (shape `(N, d2)`).
 #
-# ([The handwritten solution](../../_build/html/book/homework.html) first writes `h2 = g(W2ᵀx + b2)`: the second
-# layer takes `h1`, not `x`.)
+# ([The handwritten solution](../../_build/html/book/homework.html) first writes `h2 =
+# g(W2ᵀx + b2)`: the second layer takes `h1`, not `x`.)
 
 
 # %% nbgrader={"grade": false, "grade_id": "forward", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -323,8 +323,8 @@ hidden_test("mse_loss", mse_loss)
 #
 # The error at the output, $\delta_3 = \partial L / \partial \hat y$, of shape
 # `(N,)`, for the mean squared error above.
-# ([The handwritten solution](../../_build/html/book/homework.html) works with one sample and drops the $1/N$ of the
-# mean: the batch gradient needs it.)
+# ([The handwritten solution](../../_build/html/book/homework.html) works with one sample
+# and drops the $1/N$ of the mean: the batch gradient needs it.)
 
 
 # %% nbgrader={"grade": false, "grade_id": "grad_output", "locked": false, "schema_version": 3, "solution": true, "task": false}
