@@ -311,6 +311,26 @@ def prepare(nb, assignment: str, book: str = "", contract=None):
 # ---------------------------------------------------------------- nbgrader's preprocessor
 
 
+def _check_derived(metadata: dict) -> None:
+    """Refuse a source ``.ipynb`` that is not what its text file beside it derives.
+
+    ``python -m autograder release`` derives it first; nbgrader run directly (or formgrader)
+    would otherwise release a notebook the instructor no longer has in the text.
+    """
+    from .sources import TEXT_SUFFIX, status
+
+    folder, name = metadata.get("path"), metadata.get("name")
+    if not (folder and name):
+        return
+    text = Path(folder) / f"{name}{TEXT_SUFFIX}"
+    if text.is_file() and status(text) != "same":
+        raise ReleaseError(
+            f"{text.with_suffix('.ipynb')} is not what {text.name} derives: run "
+            "`python -m autograder release`, which derives the notebook from the text (or "
+            "says how to keep edits made to the notebook) and then runs nbgrader."
+        )
+
+
 class CourseRelease(NbGraderPreprocessor):
     """nbgrader preprocessor: :func:`verify`, then :func:`prepare`, before nbgrader's own.
 
@@ -324,6 +344,7 @@ class CourseRelease(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         assignment = resources["nbgrader"]["assignment"]
+        _check_derived(resources.get("metadata", {}))
         problems = verify(nb, assignment)
         if problems:
             raise ReleaseError(

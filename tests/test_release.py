@@ -223,3 +223,27 @@ def test_release_check_reports_a_text_edited_but_not_released(tmp_path, capsys):
     assert "logistic_hessian.ipynb: not what logistic_hessian.py derives" in out
     assert "logistic_hessian/logistic_hessian.ipynb: differs" in out
     assert f"{release.STAMP_NAME}: made from other sources" in out
+
+
+@pytest.mark.slow
+def test_nbgrader_alone_refuses_a_notebook_its_text_no_longer_derives(tmp_path):
+    """Run directly (as formgrader runs it), does nbgrader generate_assignment refuse a
+    source .ipynb whose text file changed since, instead of releasing the old notebook?"""
+    import subprocess
+    import sys
+
+    course = course_copy(tmp_path)
+    text = course / "solutions" / "logistic_hessian" / "logistic_hessian.py"
+    text.write_text(text.read_text().replace("by hand", "by hand (edited)", 1))
+    proc = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "generate_assignment", "logistic_hessian", "--force"],
+        cwd=course,
+        env=nt.nbgrader_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode != 0
+    assert "python -m autograder release" in proc.stdout + proc.stderr
+    released = course / "exercises" / "logistic_hessian" / "logistic_hessian.ipynb"
+    assert not released.exists() or "(edited)" not in released.read_text()
