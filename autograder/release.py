@@ -512,6 +512,24 @@ def _check(root: Path, out: Path) -> int:
     return 1 if problems else 0
 
 
+def _update_contract_document(root: Path) -> None:
+    """CONTRACT.md's table of graded parts, rewritten from the checks when it has drifted."""
+    from .checks import contract
+    from .contract_doc import update_document
+
+    document = root / "CONTRACT.md"
+    if not document.is_file():
+        return  # a course made from this one need not carry the document
+    text = document.read_text(encoding="utf-8")
+    try:
+        fresh = update_document(text, contract())
+    except ValueError:
+        return  # a document without the table's marker lines is the course's own
+    if fresh != text:
+        document.write_text(fresh, encoding="utf-8")
+        print(f"updated the parts table of {document}")
+
+
 def main(argv=None) -> int:
     """Entry point of ``python -m autograder release``; returns the exit status."""
     args = _parser().parse_args(list(sys.argv[1:] if argv is None else argv))
@@ -526,6 +544,7 @@ def main(argv=None) -> int:
         for line in problems:
             print(f"release: {line}", file=sys.stderr)
         return 1
+    _update_contract_document(root)
     sources = source_digest(root)
     names = list(assignments())
     stamp = _read_stamp(out)

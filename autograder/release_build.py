@@ -7,9 +7,9 @@ release``:
 
 - :func:`verify` checks the notebook against the course contract
   (:func:`autograder.checks.contract`): every part has its solution cell defining
-  ``def <signature>:``, then its locked test cell ``test_<part>`` that runs the part's
-  self-check and ends with the hidden block (exactly :func:`expected_test_cell`); nothing else
-  is graded except written answers.
+  ``def <signature>:``, then its locked test cell ``test_<part>`` that runs visible checks
+  (the course's self-check, :func:`expected_test_cell`, or the instructor's own asserts for a
+  new part) and ends with the hidden block; nothing else is graded except written answers.
 - :func:`prepare` writes in what the contract and the course's configuration decide: each
   test cell's points (and the points in the part's heading and in each question), the links to
   the course book at its published address (``html.baseurl`` of ``_config.yml``), and the code
@@ -191,10 +191,11 @@ def _verify_part(cells, i, part) -> list[str]:
         problems.append(f"{part.grade_id}: must be locked")
     if "points" in tmeta:
         problems.append(f"{part.grade_id}: points come from the contract; remove them")
-    if test.source != expected_test_cell(name):
+    visible, hidden, rest = test.source.partition(hidden_block(name))
+    if not hidden or rest.strip() or not visible.strip():
         problems.append(
-            f"{part.grade_id}: must run the self-check, then end with the hidden block, "
-            f"exactly:\n{expected_test_cell(name)}"
+            f"{part.grade_id}: must run visible checks (the self-check, for example), then end "
+            f"with the hidden block, exactly:\n{expected_test_cell(name)}"
         )
     return problems
 

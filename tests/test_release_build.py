@@ -103,7 +103,7 @@ def _swap_parts(nb):
         (_move_test_cell, "test cell 'test_forward' must come right after it"),
         (_points_in_test_cell, "test_mse_loss: points come from the contract"),
         (_points_in_heading, "points in the heading come from the contract"),
-        (_edit_hidden_block, "test_backward: must run the self-check, then end with the hidden"),
+        (_edit_hidden_block, "test_backward: must run visible checks (the self-check, for"),
         (_unlock_test_cell, "test_grad_output: must be locked"),
         (_drop_part, "relative_error: no solution cell"),
         (_extra_graded_cell, "test_bonus: a graded cell that is neither"),
