@@ -1,4 +1,10 @@
-"""For honest submissions, `nbgrader autograde` and this grader give the same points per part.
+"""`nbgrader autograde` and this grader, on the same submissions: same points, same records.
+
+For honest submissions both give the same points per part. And what this grader writes in
+the course (``autograded/``, the gradebook) is what nbgrader's own autograde writes, as far as
+nbgrader's tools can tell: the same graded cells with the same automatic scores and review
+marks, the same comments, the same autograded notebooks cell by cell, listed alike by the
+formgrader's API, and turned into feedback by ``nbgrader generate_feedback``.
 
 In a temporary course (``nbgrader_config.py`` and ``solutions/`` copied), nbgrader releases
 both assignments, the sample students' notebooks are built from that release by
@@ -86,6 +92,9 @@ def course(tmp_path_factory):
     _make_samples().build(course / "submitted", course / "exercises", set(HONEST))
     for student in HONEST:
         _run(course, sys.executable, "-m", "nbgrader", "db", "student", "add", student)
+    # The same course before grading, graded by this grader from its root.
+    shutil.copytree(course, course.parent / "ours-course")
+    _run(course.parent / "ours-course", sys.executable, "-m", "autograder", "grade", "--quiet")
     for name in ASSIGNMENTS:
         _run(course, sys.executable, "-m", "nbgrader", "autograde", name, "--force")
     _run(
@@ -127,3 +136,93 @@ def test_autograde_and_the_grader_agree_part_by_part(course):
     assert set(theirs) == set(ours)
     differ = {k: (theirs[k], ours[k]) for k in ours if theirs[k] != ours[k]}
     assert differ == {}
+
+
+def _cells(db_path: Path) -> dict:
+    """Every graded cell and comment of every submission, as nbgrader's API reads them."""
+    out = {}
+    with Gradebook(f"sqlite:///{db_path}", course_id="gradients-by-hand") as gb:
+        for student in HONEST:
+            for name in ASSIGNMENTS:
+                nb = gb.find_submission_notebook(contract_notebook(name), name, student)
+                for g in nb.grades:
+                    out[(student, name, "grade", g.name)] = (
+                        g.auto_score,
+                        g.manual_score,
+                        bool(g.needs_manual_grade),
+                        g.max_score,
+                    )
+                for c in nb.comments:
+                    out[(student, name, "comment", c.name)] = (c.auto_comment, c.manual_comment)
+                out[(student, name, "flagged", "")] = bool(nb.flagged)
+    return out
+
+
+def test_the_gradebooks_hold_the_same_records(course):
+    """Does the grader record every graded cell and comment as nbgrader autograde does: the
+    same cells, the same review marks and automatic comments, the same scores for these
+    honest students?"""
+    theirs = _cells(course / "gradebook.db")
+    ours = _cells(course.parent / "ours-course" / "gradebook.db")
+    assert set(ours) == set(theirs)
+    assert {k: (theirs[k], ours[k]) for k in ours if ours[k] != theirs[k]} == {}
+
+
+def _graded_cells(path: Path) -> list[tuple]:
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    out = []
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if "grade_id" not in meta:
+            continue
+        locked = meta.get("locked") or (meta.get("grade") and not meta.get("solution"))
+        out.append((meta["grade_id"], cell.cell_type, cell.source if locked else None))
+    return out
+
+
+def test_the_autograded_notebooks_match_cell_by_cell(course):
+    """Are the same autograded notebooks written, with the same graded cells in the same order
+    and the released content of every cell a student may not change?"""
+    theirs = sorted(p.relative_to(course) for p in (course / "autograded").rglob("*.ipynb"))
+    mine_root = course.parent / "ours-course"
+    ours = sorted(p.relative_to(mine_root) for p in (mine_root / "autograded").rglob("*.ipynb"))
+    assert ours == theirs and ours
+    for rel in ours:
+        assert _graded_cells(mine_root / rel) == _graded_cells(course / rel), rel
+
+
+def test_nbgraders_tools_accept_what_the_grader_wrote(course):
+    """Do formgrader's API and `nbgrader generate_feedback` take the grader's autograded
+    notebooks and gradebook as they take autograde's?"""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+
+    def listed(root: Path) -> list:
+        config = PyFileConfigLoader("nbgrader_config.py", str(root)).load_config()
+        config.CourseDirectory.root = str(root)
+        # The API opens the exchange on construction; a private one keeps it off /usr/local.
+        config.Exchange.root = str(root / "exchange")
+        api = NbGraderAPI(CourseDirectory(config=config), config=config)
+        return sorted(
+            (
+                name,
+                s["student"],
+                s["name"],
+                round(s["code_score"], 6),
+                s["max_score"],
+                s["needs_manual_grade"],
+                s["failed_tests"],
+            )
+            for name in ASSIGNMENTS
+            for s in api.get_notebook_submissions(name, contract_notebook(name))
+        )
+
+    mine = course.parent / "ours-course"
+    assert listed(mine) == listed(course) != []
+    for name in ASSIGNMENTS:
+        _run(mine, sys.executable, "-m", "nbgrader", "generate_feedback", name, "--force")
+    pages = sorted(p.relative_to(mine / "feedback") for p in (mine / "feedback").rglob("*.html"))
+    assert len(pages) == len(HONEST) * len(ASSIGNMENTS)
