@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: all setup system-deps book exercises grade test lint clean
+.PHONY: all setup system-deps book pdf exercises grade test lint clean
 .DEFAULT_GOAL := all
 
 all: book exercises grade
@@ -48,6 +48,13 @@ system-deps:
 
 book: $(STAMP)
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+
+# The whole book as one printable PDF, offline: Debian's Chromium prints the built HTML after
+# MathJax has typeset it (book/_tools/print_book.py).
+PDF := _build/pdf/gradients-by-hand.pdf
+pdf: book system-deps
+	$(PY) book/_tools/print_book.py _build/html $(PDF) --toc _toc.yml
+	@echo "PDF: $(CURDIR)/$(PDF)"
 
 exercises: $(STAMP)
 	$(PY) -m autograder release

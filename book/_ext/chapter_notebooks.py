@@ -36,7 +36,7 @@ NOTEBOOK_DIR = "notebooks"
 #: What replaces ``from myst_nb import glue`` in a downloaded notebook.
 GLUE_STANDIN = (
     "def glue(name, value, display=True):  # the book pastes this value into its text\n"
-    '    """Stand-in for myst_nb.glue outside the book\'s build: nothing to paste into."""'
+    '    """Outside the book\'s build there is no page to paste numbers into."""'
 )
 
 _FENCE_OPEN = re.compile(
@@ -128,7 +128,8 @@ def convert_roles(text, resolver):
         if role.startswith("glue"):
             key, _, spec = target.partition(":")
             if key not in resolver.glue:
-                raise KeyError(f"{resolver.docname}: glue key {key!r} was not computed")
+                # The chapter failed to compute it; myst-nb has already reported that.
+                return f"[{key}: not computed]"
             return _format_glue(resolver.glue[key], spec)
         if role == "doc":
             docname = resolver.doc(target)
@@ -522,7 +523,7 @@ def _write_notebooks(app, exception):
             for key, output in json.loads(glue_file.read_text(encoding="utf-8")).items():
                 glue[key] = output.get("data", {}).get("text/plain", "")
         resolver = Resolver(glue, titles, labels, citations, app.config.html_baseurl, docname)
-        nb = chapter_notebook(Path(app.env.doc2path(docname)), resolver, app.config.project)
+        nb = chapter_notebook(Path(app.env.doc2path(docname)), resolver, app.config.html_title)
         target = outdir / NOTEBOOK_DIR / f"{docname}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, target)
