@@ -546,7 +546,7 @@ def test_every_seed_slip_is_taught(built_book):
         "second layer reads x instead of h1",
         "therefore ŷ = W3ᵀX + b3",
         "recap’s h2 = g(W1ᵀh1 + b2)",
-        "2(ŷ − y_i)",
+        "2(ŷ − yᵢ)",
         "1/N of the mean is dropped",
         "wrong factor between z2 and h1",
         "log(wᵀx)",
@@ -1120,7 +1120,8 @@ def printed_book(built_book, tmp_path_factory):
 @pytest.mark.browser
 def test_the_book_prints_offline_to_one_pdf_with_every_chapter(printed_book):
     """Does the whole book print to one PDF with no request leaving the machine and every formula
-    typeset, with every chapter of the toc in it, in order, and no raw TeX in its text?"""
+    typeset, with every chapter of the toc in it, in order and bookmarked, and no raw TeX in
+    its text?"""
     result, reader, text = printed_book
     assert not result.blocked, "requests that tried to leave the machine:\n" + "\n".join(
         result.blocked
@@ -1135,6 +1136,8 @@ def test_the_book_prints_offline_to_one_pdf_with_every_chapter(printed_book):
         where = flat.find(re.sub(r"\s+", " ", title), positions[-1] if positions else 0)
         assert where >= 0, f"the chapter '{title}' is not in the PDF (or out of order)"
         positions.append(where)
+    outline = [item.title for item in reader.outline if not isinstance(item, list)]
+    assert outline == result.titles, f"the PDF's bookmarks are {outline}"
     raw = sorted(set(PDF_RAW_TEX.findall(text)))
     assert not raw, f"raw TeX in the PDF's text: {raw}"
     assert r"\frac" not in text and r"\partial" not in text

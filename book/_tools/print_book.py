@@ -113,7 +113,7 @@ def toc_documents(toc_path):
 def _article(page_html):
     match = re.search(r'<article class="bd-article">(.*?)</article>', page_html, re.S)
     if not match:
-        raise ValueError("no <article class=\"bd-article\"> in the page")
+        raise ValueError('no <article class="bd-article"> in the page')
     # The pilcrow links beside headings are for screens.
     return re.sub(r'<a class="headerlink"[^>]*>.*?</a>', "", match.group(1), flags=re.S)
 
@@ -239,8 +239,10 @@ def print_book(site, out, toc, title="Gradients by hand", chromium=CHROMIUM, tim
                     "() => Array.from(document.images).every(i => i.complete)",
                     timeout=timeout * 1000,
                 )
-                page.evaluate("() => document.querySelectorAll('details')"
-                              ".forEach(d => d.setAttribute('open', ''))")
+                page.evaluate(
+                    "() => document.querySelectorAll('details')"
+                    ".forEach(d => d.setAttribute('open', ''))"
+                )
                 result.untypeset = page.evaluate(
                     "() => Array.from(document.querySelectorAll('.math'))"
                     ".filter(el => !el.querySelector('mjx-container')).length"
@@ -257,15 +259,51 @@ def print_book(site, out, toc, title="Gradients by hand", chromium=CHROMIUM, tim
                         '<span class="pageNumber"></span></div>'
                     ),
                     margin={"top": "16mm", "bottom": "18mm", "left": "15mm", "right": "15mm"},
-                    outline=True,
-                    tagged=True,
                 )
             finally:
                 browser.close()
     finally:
         server.shutdown()
         server.server_close()
+    add_chapter_outline(out, result.titles)
     return result
+
+
+def add_chapter_outline(pdf, titles):
+    """Give the PDF one bookmark per chapter, at the first page (after the title page) that
+    shows the chapter's title, in order. (Chromium's own outline repeats wrapped headings.)
+
+    Parameters
+    ----------
+    pdf : Path
+        Rewritten in place.
+    titles : list of str
+        The chapters' titles, in the order printed.
+    """
+    import logging
+
+    from pypdf import PdfReader, PdfWriter
+
+    # pypdf notes harmless quirks of Chromium's cross-reference table; keep them off the console.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    reader = PdfReader(str(pdf))
+    # Compare without white space: extraction breaks lines where the page did.
+    texts = [re.sub(r"\s+", "", page.extract_text() or "") for page in reader.pages]
+    writer = PdfWriter(clone_from=reader)
+    page = 1
+    for title in titles:
+        wanted = re.sub(r"\s+", "", title)
+        # A chapter starts on a new page with its title; a bibliography's labels may come
+        # first in the extracted text, so fall back to the top of the page.
+        found = next((i for i in range(page, len(texts)) if texts[i].startswith(wanted)), None)
+        if found is None:
+            found = next((i for i in range(page, len(texts)) if wanted in texts[i][:300]), None)
+        if found is None:
+            continue  # the test of the PDF reports a missing chapter
+        writer.add_outline_item(title, found)
+        page = found
+    with open(pdf, "wb") as handle:
+        writer.write(handle)
 
 
 def main(argv=None):
