@@ -8,15 +8,28 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: all setup system-deps book pdf exercises grade test lint clean
+# The sample submissions are graded in a demonstration course of their own, so that they
+# never mix with a real class's submitted/ or gradebook.db.
+DEMO   := _build/demo-course
+DEMO_STAMP := $(DEMO)/.graded
+# Student code runs in bubblewrap (installed by sandbox-deps when we are root). Where it is
+# missing, the bundled samples (the course's own, trusted notebooks) are graded without
+# isolation, and the run says so.
+GRADER_SOURCES := $(shell find autograder samples/submitted -name '*.py' -o -name '*.j2' -o -name '*.ipynb' 2>/dev/null)
+
+.PHONY: all setup system-deps sandbox-deps book pdf exercises grade test check lint clean
 .DEFAULT_GOAL := all
 
 all: book exercises grade
 	@echo
 	@echo "Book:      $(CURDIR)/_build/html/index.html  (open it in a browser; works offline)"
 	@echo "Exercises: $(CURDIR)/exercises/  (student notebooks, made by nbgrader generate_assignment)"
-	@echo "Grades:    $(CURDIR)/_build/grades/grades.csv  and the nbgrader gradebook $(CURDIR)/gradebook.db"
-	@echo "Feedback:  $(CURDIR)/_build/grades/feedback/<student>/<assignment>/<notebook>.html"
+	@echo "Samples graded in the demonstration course $(CURDIR)/$(DEMO)/ ($$(cat $(DEMO_STAMP))):"
+	@echo "  gradebook  $(CURDIR)/$(DEMO)/gradebook.db"
+	@echo "  CSV        $(CURDIR)/$(DEMO)/grades/grades.csv  (summary: grades/summary.txt, summary.svg)"
+	@echo "  autograded $(CURDIR)/$(DEMO)/autograded/<student>/<assignment>/"
+	@echo "  feedback   $(CURDIR)/$(DEMO)/feedback/<student>/<assignment>/<notebook>.html"
+	@echo "  formgrader: cd $(DEMO) && ../../$(VENV)/bin/jupyter server  (then open /formgrader)"
 
 setup: $(STAMP)
 
@@ -31,6 +44,12 @@ $(STAMP): pyproject.toml
 $(TEST_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -e ".[book,dask,test]"
 	touch $@
+
+# bubblewrap, the sandbox of the main job: installed when missing and we are root.
+sandbox-deps:
+	@if ! command -v bwrap >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q bubblewrap; \
+	fi
 
 # Debian packages the sandbox and the browser tests use. Installed when missing and we are
 # root (CI, a fresh course server); otherwise we say what to install.
@@ -59,11 +78,25 @@ pdf: book system-deps
 exercises: $(STAMP)
 	$(PY) -m autograder release
 
-grade: $(STAMP) exercises
-	$(PY) -m autograder grade samples/submitted --out _build/grades
+grade: $(DEMO_STAMP)
+
+# The demonstration course: the course's configuration and gradebook (which the release filled
+# with the assignments' cells), the released notebooks, and the samples as its submissions.
+$(DEMO_STAMP): $(STAMP) nbgrader_config.py exercises/.release-stamp.json $(GRADER_SOURCES) | exercises sandbox-deps
+	rm -rf $(DEMO) && mkdir -p $(DEMO)
+	cp nbgrader_config.py gradebook.db $(DEMO)/
+	cp -r samples/submitted $(DEMO)/submitted
+	ln -s ../../exercises $(DEMO)/exercises
+	@iso=$$(command -v bwrap >/dev/null && echo bwrap || echo none); \
+	if [ $$iso = none ]; then echo "bubblewrap is not installed: grading the bundled samples, which are trusted, without isolation (--isolation none)"; fi; \
+	cd $(DEMO) && ../../$(PY) -m autograder grade --isolation $$iso --quiet && echo "isolation: $$iso" > .graded
 
 test: $(TEST_STAMP) system-deps
 	$(PY) -m pytest
+
+# The fast tests: the inner loop of development.
+check: $(TEST_STAMP)
+	$(PY) -m pytest -m "not slow" -q
 
 lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

@@ -1,7 +1,8 @@
 """nbgrader configuration of the course: run nbgrader from the repository root.
 
-``solutions/`` holds the instructor's source notebooks (solutions, visible and hidden tests);
-``nbgrader generate_assignment`` writes the student release into ``exercises/``. The gradebook
+``solutions/`` holds the instructor's source notebooks (solutions, visible and hidden tests),
+each as a text file and the .ipynb derived from it; ``python -m autograder release`` (or
+``nbgrader generate_assignment``) writes the student release into ``exercises/``. The gradebook
 is nbgrader's default SQLite file ``gradebook.db`` at the course root (git-ignored).
 """
 
@@ -23,13 +24,44 @@ c.CourseDirectory.submitted_directory = "submitted"
 c.CourseDirectory.autograded_directory = "autograded"
 c.CourseDirectory.feedback_directory = "feedback"
 
-# Helper scripts in solutions/ (the notebook generator) are not part of any assignment.
+# solutions/<assignment>/ holds each notebook twice: the text file instructors edit
+# (<notebook>.py, jupytext's percent format, solutions included) and the .ipynb derived from
+# it. nbgrader copies every other file of the folder into the release: never the text.
 c.CourseDirectory.ignore = [
     ".ipynb_checkpoints",
     "*.pyc",
     "__pycache__",
     "feedback",
-    "build_sources.py",
+    "*.py",
+]
+
+# Before nbgrader's own preprocessors: check each source notebook against the course contract
+# and write in the contract's points, the book's address (html.baseurl of _config.yml) and
+# the self-check code, so that a release made by nbgrader directly (or from formgrader) is the
+# one `python -m autograder release` makes. See autograder/release_build.py.
+#
+# Named as strings, like every class below: reading this file must not import nbgrader's
+# converters (nbconvert and the rest), which every command that reads the course's
+# configuration would then pay for. The list after CourseRelease is nbgrader's own default
+# (tests/test_release.py checks that it still is).
+NBGRADER_GENERATE_ASSIGNMENT = [
+    "nbgrader.preprocessors.IncludeHeaderFooter",
+    "nbgrader.preprocessors.InstantiateTests",
+    "nbgrader.preprocessors.LockCells",
+    "nbgrader.preprocessors.ClearSolutions",
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.CheckCellMetadata",
+    "nbgrader.preprocessors.ComputeChecksums",
+    "nbgrader.preprocessors.SaveCells",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "nbgrader.preprocessors.ClearMarkScheme",
+    "nbgrader.preprocessors.ComputeChecksums",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.CourseRelease.course_root = os.path.dirname(os.path.abspath(__file__))
+c.GenerateAssignment.preprocessors = [
+    "autograder.release_build.CourseRelease",
+    *NBGRADER_GENERATE_ASSIGNMENT,
 ]
 
 # Student notebooks should not be able to hang the grader forever.
@@ -40,8 +72,11 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
 # Feedback shows each test cell's output (the self-checks and the grader's plain-text verdict)
-# but not the hidden block's source: nbgrader's default feedback would print it.
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades  # noqa: E402
-
-c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+# but not the hidden block's source: nbgrader's default feedback would print it. Named as
+# strings, so that reading this file imports neither nbconvert nor nbgrader's preprocessors
+# (seconds of start-up for every command that reads the course's configuration).
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]

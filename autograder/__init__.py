@@ -52,10 +52,10 @@ __all__ = [
     "tanh",
 ]
 
-# The grading API: the checks of every contract part and nbgrader's in-kernel hook. (The batch
-# grader `autograder.grade`, the gradebook writer and the feedback pages are heavier imports:
-# import those modules directly.)
-from .checks import ASSIGNMENTS, PARTS, check_function, format_part_text  # noqa: E402
+# The grading API: the contract, the checks of every part and nbgrader's in-kernel hook. (The
+# batch grader `autograder.batch`, the gradebook writer and the feedback pages are heavier
+# imports: import those modules directly.)
+from .checks import PARTS, check_function, contract, format_part_text, register  # noqa: E402
 from .nbgrader_hook import hidden_test  # noqa: E402
 
-__all__ += ["ASSIGNMENTS", "PARTS", "check_function", "format_part_text", "hidden_test"]
+__all__ += ["PARTS", "check_function", "contract", "format_part_text", "hidden_test", "register"]

@@ -1,30 +1,43 @@
-"""``python -m autograder grade PATH --out DIR [--db URL] [--jobs N] [--seed N]``.
+"""``python -m autograder grade`` and ``python -m autograder feedback``.
 
-Grades an nbgrader ``submitted/`` tree (or one notebook) and writes:
+``grade`` is a drop-in for ``nbgrader autograde``. From the course root (the folder with
+``nbgrader_config.py``) and without PATH it grades the course's ``submitted/`` tree, every
+assignment (``--assignment`` and ``--student`` narrow it, as in nbgrader), and writes
 
-* ``DIR/grades.csv``: one row per student and contract part (``student_id, assignment,
-  notebook, grade_id, score, max_score``, then ``part, seed, flags, diagnosis, message``);
-* ``DIR/feedback/<student>/<assignment>/<notebook>.html``: the feedback pages;
-* ``DIR/summary.txt`` and ``DIR/summary.png``: the instructor's summary;
-* the grades into the nbgrader gradebook (``--db``, default: the course's, from
-  ``nbgrader_config.py`` in the working directory), so ``nbgrader export`` sees them.
+* ``autograded/<student>/<assignment>/<notebook>.ipynb`` with ``timestamp.txt`` and
+  ``submission_secret.txt``: what formgrader opens;
+* every graded cell into the course's gradebook (nbgrader's own API), with the late penalty
+  the course's policy gives;
+* ``feedback/<student>/<assignment>/<notebook>.html`` (with the timestamp and secret), ready
+  for ``nbgrader release_feedback``;
+* ``--out DIR`` (default ``grades/``): ``grades.csv``, ``summary.txt`` and ``summary.svg``.
 
-Exit status: 0 when grading completed, whatever the students scored; 2 for a usage error
-(e.g. PATH does not exist); 3 when the grader itself cannot run (sandbox unavailable,
-gradebook unreachable).
+With PATH it grades any tree ``<student>/<assignment>/<notebook>.ipynb`` (or one notebook)
+and writes the autograded notebooks, the pages, the CSV and the summary into ``--out``.
+
+``feedback [ASSIGNMENT]`` writes the pages again from the gradebook as it is now, after manual
+grading in formgrader: manual scores, comments and late penalties appear.
+
+Exit status: 0 when the work completed, whatever the students scored; 2 for a usage error;
+3 when the grader itself cannot run (no sandbox, gradebook unreachable).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
 
-__all__ = ["main"]
+from .protocol import Flag
+
+__all__ = ["feedback_main", "main"]
 
 EXIT_OK, EXIT_USAGE, EXIT_GRADER = 0, 2, 3
+#: What to run when bubblewrap is missing (Debian and Ubuntu name the package so).
+INSTALL_BWRAP = "sudo apt-get install bubblewrap"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -36,12 +49,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "path",
-        help="an nbgrader submitted/ tree (<student>/<assignment>/<nb>.ipynb) or one notebook",
+        nargs="?",
+        help="a tree <student>/<assignment>/<nb>.ipynb or one notebook (default: the "
+        "course's submitted/, from the course root)",
     )
-    p.add_argument("--out", required=True, help="folder for grades.csv, feedback/ and summary")
+    p.add_argument("--assignment", help="only this assignment")
+    p.add_argument("--student", help="only this student")
+    p.add_argument("--out", help="folder for grades.csv and the summary (default: grades/)")
     p.add_argument("--db", default=None, help="nbgrader gradebook URL (default: the course's)")
     p.add_argument("--no-db", action="store_true", help="do not write to a gradebook")
     p.add_argument("--jobs", type=int, default=None, help="parallel workers (default: cores)")
+    p.add_argument(
+        "--isolation",
+        choices=["bwrap", "none"],
+        default="bwrap",
+        help="bwrap (default): student code in a bubblewrap sandbox; none: a plain "
+        "subprocess with resource limits, for trusted notebooks only",
+    )
     p.add_argument(
         "--scheduler",
         default=None,
@@ -55,96 +79,226 @@ def _parser() -> argparse.ArgumentParser:
         help=f"run seed; each student's cases derive from it (default {DEFAULT_SEED})",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--timings", action="store_true", help="print each phase's time to stderr")
     return p
 
 
-def _fail(code: int, message: str) -> int:
-    print(f"autograder grade: error: {message}", file=sys.stderr)
+def _fail(code: int, message: str, command: str = "grade") -> int:
+    print(f"autograder {command}: error: {message}", file=sys.stderr)
     return code
 
 
-def main(argv=None) -> int:
-    """Run the ``grade`` command.
+def _course_here():
+    from .course import CONFIG_FILE, Course, CourseError
 
-    Parameters
-    ----------
-    argv : list of str, optional
-        Arguments after ``grade``; ``sys.argv[2:]`` when omitted.
-
-    Returns
-    -------
-    int
-        The exit status.
-    """
-    args = _parser().parse_args(sys.argv[2:] if argv is None else list(argv))
-    if args.jobs is not None and args.jobs < 1:
-        return _fail(EXIT_USAGE, "--jobs must be at least 1")
-    path = Path(args.path)
-    if not path.exists():
-        return _fail(EXIT_USAGE, f"{path} does not exist")
-
-    from .grade import discover, grade_all, summarize, write_csv, write_summary_figure
-    from .gradebook import GradebookError, default_db_url, open_gradebook, write_grades
-
+    if not (Path.cwd() / CONFIG_FILE).is_file():
+        return None
     try:
-        from .grade import default_runner
+        return Course.load(Path.cwd())
+    except CourseError:
+        return None
 
-        runner = default_runner()  # imported here to fail early; workers resolve it again
-    except Exception as exc:  # without isolation the grader must not run student code
-        return _fail(EXIT_GRADER, f"the sandbox (autograder.sandbox) is not available: {exc}")
 
-    db_url = None if args.no_db else (args.db or default_db_url(os.getcwd()))
-    if db_url is not None:
-        try:  # fail before grading, not after: an unreachable gradebook stops the run
-            open_gradebook(db_url).close()
-        except GradebookError as exc:
-            return _fail(EXIT_GRADER, str(exc))
+def _outputs(args, course, out: Path):
+    """Where this run writes: the course's layout, or everything under ``--out``."""
+    from .course_outputs import Outputs
+    from .gradebook import default_db_url
 
-    notebooks = discover(path)
-    if not notebooks:
-        return _fail(
-            EXIT_USAGE,
-            f"no submissions under {path} (expected <student>/<assignment>/<notebook>.ipynb)",
+    if args.path is None:
+        outputs = Outputs.for_course(course, args.db)
+    else:
+        outputs = Outputs(
+            autograded=out / "autograded",
+            feedback=out / "feedback",
+            db_url=args.db or (course.db_url if course else default_db_url(Path.cwd())),
+            course_id=course.course_id if course else "",
+            late_penalty=course.late_penalty() if course else None,
         )
-    out = Path(args.out)
+    if args.no_db:
+        outputs = Outputs(outputs.autograded, outputs.feedback, None, outputs.course_id)
+    return outputs
+
+
+def _notebooks(args, course):
+    from .checks import contract
+    from .grade import discover
+
+    if args.path is None:
+        return course.submissions(contract().notebooks(), args.assignment, args.student)
+    found = discover(args.path)
+    return [
+        nb
+        for nb in found
+        if (not args.assignment or nb.assignment == args.assignment)
+        and (not args.student or nb.student == args.student)
+    ]
+
+
+class Phases:
+    """Wall-clock time of each phase of a run, for ``--timings`` and the benchmark."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, float]] = []
+        self._last = time.perf_counter()
+
+    def mark(self, name: str) -> None:
+        now = time.perf_counter()
+        self.rows.append((name, now - self._last))
+        self._last = now
+
+    def text(self) -> str:
+        return "\n".join(f"phase {name:<22} {seconds:7.3f} s" for name, seconds in self.rows)
+
+
+def _refusal(args, course) -> tuple[int, str] | None:
+    """Why this run must not start (exit status and message), or None."""
+    if args.jobs is not None and args.jobs < 1:
+        return EXIT_USAGE, "--jobs must be at least 1"
+    if args.path is None and course is None:
+        return EXIT_USAGE, (
+            f"{Path.cwd()} is not an nbgrader course (no readable nbgrader_config.py): run "
+            "from the course root, or give the folder of submissions to grade"
+        )
+    if args.path is not None and not Path(args.path).exists():
+        return EXIT_USAGE, f"{args.path} does not exist"
+    if args.isolation == "bwrap" and not args.scheduler and shutil.which("bwrap") is None:
+        return EXIT_GRADER, (
+            "bubblewrap (bwrap) is not installed, and student code is only run isolated: "
+            f"install it ({INSTALL_BWRAP}), or grade trusted notebooks with --isolation none"
+        )
+    return None
+
+
+def main(argv=None) -> int:
+    """Run the ``grade`` command; returns the exit status."""
+    args = _parser().parse_args(sys.argv[2:] if argv is None else list(argv))
+    phases = Phases()
+    course = _course_here()
+    refusal = _refusal(args, course)
+    if refusal:
+        return _fail(*refusal)
+    mode = "bwrap" if args.isolation == "bwrap" else "fallback"
+    if args.scheduler is None and (args.student or args.jobs == 1):
+        # The one worker a single notebook needs starts now, while the course is read.
+        from .sandbox import start_early
+
+        start_early(mode)
+    phases.mark("read the course")
+
+    from .gradebook import Gradebook, GradebookError
+
+    root = course.root if (course and args.path is None) else Path.cwd()
+    out = Path(args.out) if args.out else root / "grades"
+    outputs = _outputs(args, course, out)
+    notebooks = _notebooks(args, course)
+    if not notebooks:
+        where = args.path or course.step_folder("submitted")
+        layout = "<student>/<assignment>/<notebook>.ipynb"
+        return _fail(EXIT_USAGE, f"no submissions under {where} (expected {layout})")
     try:
         out.mkdir(parents=True, exist_ok=True)
+        # Opened before grading, so that an unreachable gradebook stops the run at once.
+        gb = None if outputs.db_url is None else Gradebook.open(outputs.db_url, outputs.course_id)
     except OSError as exc:
         return _fail(EXIT_GRADER, f"cannot create {out}: {exc}")
+    except GradebookError as exc:
+        return _fail(EXIT_GRADER, str(exc))
+    phases.mark("open the gradebook")
+    try:
+        return _grade_and_record(args, mode, notebooks, outputs, gb, out, phases)
+    finally:
+        if gb is not None:
+            gb.close()
 
-    from .distributed import ClusterError
 
+def _grade_and_record(args, mode, notebooks, outputs, gb, out: Path, phases: Phases) -> int:
+    from .batch import LocalBackend, grade_all
+    from .course_outputs import autograded_writer, record_batch, write_pages
+    from .distributed import ClusterError, DaskBackend
+    from .grade import SandboxRunner
+    from .gradebook import GradebookError
+    from .report import summarize, summary_svg, write_csv
+
+    backend = DaskBackend(args.scheduler) if args.scheduler else LocalBackend(args.jobs)
+    writer = autograded_writer(outputs, gb, notebooks)
     start = time.perf_counter()
     try:
-        grades = grade_all(
+        entries = grade_all(
             notebooks,
             args.seed,
-            args.jobs,
-            runner=runner,
+            backend,
+            runner=SandboxRunner(mode),
             progress=not args.quiet,
-            feedback_dir=out / "feedback",
-            scheduler=args.scheduler,
+            finish=writer,
         )
     except ClusterError as exc:
         return _fail(EXIT_GRADER, str(exc))
+    except OSError as exc:  # the autograded/ folder cannot be written
+        return _fail(EXIT_GRADER, f"cannot write the autograded notebooks: {exc}")
     seconds = time.perf_counter() - start
-
-    ran = [g for g in grades if not g.flags & {"missing-notebook", "unreadable"}]
-    failed = [g for g in ran if g.flags & {"sandbox-error", "grader-error"}]
+    grades = [e.grade for e in entries]
+    phases.mark("grade, autograded/")
+    ran = [g for g in grades if not g.flags & {Flag.MISSING_NOTEBOOK, Flag.UNREADABLE}]
+    failed = [g for g in ran if g.flags & {Flag.SANDBOX_ERROR, Flag.GRADER_ERROR}]
     if ran and len(failed) == len(ran):
         # Not one notebook could be run: the grader is broken, not the submissions.
         return _fail(EXIT_GRADER, f"no notebook could be graded: {failed[0].problem}")
-
-    csv_path = write_csv(grades, out / "grades.csv")
+    try:
+        record_batch(entries, outputs, gb)
+        phases.mark("gradebook")
+        records = write_pages(entries, outputs, [Path(nb.path).parent for nb in notebooks], gb)
+        phases.mark("feedback pages")
+    except GradebookError as exc:
+        return _fail(EXIT_GRADER, str(exc))
+    csv_path = write_csv(grades, out / "grades.csv", records)
     summary = summarize(grades, seconds) + f"\nRun seed: {args.seed}"
     (out / "summary.txt").write_text(summary + "\n", encoding="utf-8")
-    write_summary_figure(grades, out / "summary.png")
-    if db_url is not None:
-        try:
-            n = write_grades(grades, db_url)
-        except GradebookError as exc:
-            return _fail(EXIT_GRADER, f"{exc} (grades.csv and feedback were written to {out})")
-        summary += f"\nGradebook: {n} grades written to {db_url}"
+    (out / "summary.svg").write_text(summary_svg(grades), encoding="utf-8")
+    phases.mark("CSV and summary")
+    if outputs.db_url is not None:
+        summary += f"\nGradebook: {outputs.db_url}"
     print(summary)
-    print(f"CSV: {csv_path}\nFeedback: {out / 'feedback'}\nSummary figure: {out / 'summary.png'}")
+    if outputs.autograded is not None:
+        print(f"Autograded notebooks: {outputs.autograded}")
+    print(f"Feedback pages: {outputs.feedback}\nCSV: {csv_path}\nSummary: {out / 'summary.svg'}")
+    if args.timings:
+        print(phases.text(), file=sys.stderr)
+    return EXIT_OK
+
+
+def feedback_main(argv=None) -> int:
+    """Run the ``feedback`` command; returns the exit status."""
+    p = argparse.ArgumentParser(
+        prog="python -m autograder feedback",
+        description="Write the feedback pages of the course from its gradebook as it is now "
+        "(manual grades, comments, late penalties), into nbgrader's feedback/ layout.",
+    )
+    p.add_argument("assignment", nargs="?", help="only this assignment")
+    p.add_argument("--student", help="only this student")
+    p.add_argument("--db", default=None, help="nbgrader gradebook URL (default: the course's)")
+    args = p.parse_args(sys.argv[2:] if argv is None else list(argv))
+    course = _course_here()
+    if course is None:
+        return _fail(EXIT_USAGE, f"{os.getcwd()} is not an nbgrader course", "feedback")
+    from .course_outputs import Outputs, regenerate_feedback
+    from .gradebook import Gradebook, GradebookError
+
+    outputs = Outputs.for_course(course, args.db)
+    try:
+        gb = Gradebook.open(outputs.db_url, outputs.course_id)
+        try:
+            written, problems = regenerate_feedback(outputs, gb, args.assignment, args.student)
+        finally:
+            gb.close()
+    except GradebookError as exc:
+        return _fail(EXIT_GRADER, str(exc), "feedback")
+    for line in problems:
+        print(f"skipped {line}", file=sys.stderr)
+    if not written and not problems:
+        return _fail(
+            EXIT_USAGE,
+            f"no autograded notebooks under {outputs.autograded} (run `grade` first)",
+            "feedback",
+        )
+    print(f"Wrote {written} feedback page(s) to {outputs.feedback}")
     return EXIT_OK

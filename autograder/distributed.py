@@ -4,9 +4,9 @@ One machine grades a class in a couple of minutes; for more, the same per-notebo
 on the workers of a `Dask distributed <https://distributed.dask.org>`_ cluster. The client (the
 instructor's machine) reads every notebook and sends its *content* (workers on other machines
 do not share its file system); each worker runs :func:`autograder.grade.grade_notebook` with its
-own sandbox, renders the feedback page, and sends back plain data. The client then writes the
-CSV, the feedback pages and the gradebook exactly as a local run does. Each student's cases
-derive from the run seed, the student and the assignment only
+own sandbox, and sends back plain data (:class:`~autograder.results.NotebookGrade`). The
+client then writes the CSV, the feedback pages and the gradebook exactly as a local run does.
+Each student's cases derive from the run seed, the student and the assignment only
 (:func:`~autograder.grade.student_seed`), so where a notebook is graded does not change its
 grade.
 
@@ -29,11 +29,12 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from .grade import DEFAULT_SEED, NotebookGrade, _grade_safely
+from .grade import Runner, grade_safely
 from .protocol import Limits
+from .results import NotebookGrade
 from .submission import NotebookFile
 
-__all__ = ["ClusterError", "code_fingerprint", "grade_on_cluster"]
+__all__ = ["ClusterError", "DaskBackend", "code_fingerprint"]
 
 #: How long to wait for the scheduler to answer before giving up: long enough for a scheduler
 #: on another continent, short enough that a typo in the address fails fast.
@@ -41,6 +42,7 @@ CONNECT_SECONDS = 20
 #: Largest notebook sent to a worker. Bigger files are graded as unreadable locally: a
 #: notebook of code is kilobytes, and the sandbox's own limits would refuse the rest anyway.
 MAX_NOTEBOOK_BYTES = 64 * 1024**2
+PACKAGE_ROOT = Path(__file__).resolve().parent
 
 
 class ClusterError(RuntimeError):
@@ -58,20 +60,24 @@ class _Task:
     content: bytes
 
 
-def code_fingerprint() -> str:
+def code_fingerprint(root: Path = PACKAGE_ROOT) -> str:
     """A hash of the grader's Python code (checks, reference, sandbox and all).
 
     Two machines grade identically only if they run the same code; the client compares its
     fingerprint with every worker's before sending any notebook.
 
+    Parameters
+    ----------
+    root : Path
+        The package's folder.
+
     Returns
     -------
     str
-        Hex SHA-256 of every ``autograder/**/*.py``, in path order.
+        Hex SHA-256 of every ``*.py`` under ``root`` with its relative path, in path order.
     """
-    root = Path(__file__).resolve().parent
     digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
+    for path in sorted(Path(root).rglob("*.py")):
         if "__pycache__" in path.parts:
             continue
         digest.update(path.relative_to(root).as_posix().encode())
@@ -81,33 +87,16 @@ def code_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def _grade_task(task: _Task, run_seed: int, limits, runner, with_feedback: bool):
-    """On a worker: grade one notebook from its content; return the grade and its page."""
+def _grade_task(task: _Task, run_seed: int, limits, runner) -> NotebookGrade:
+    """On a worker: grade one notebook from its content."""
     with tempfile.TemporaryDirectory(prefix="gbh-dask-") as tmp:
         # The grader reads notebooks from files; the name keeps its messages the same.
         local = Path(tmp) / f"{task.notebook}.ipynb"
         local.write_bytes(task.content)
         nb = NotebookFile(task.student, task.assignment, task.notebook, local)
-        grade = _grade_safely(nb, run_seed, limits, runner)
+        grade = grade_safely(nb, run_seed, limits, runner)
     grade.path = task.path  # as the client knows it, so the CSV and pages match a local run
-    page = None
-    if with_feedback:
-        # Rendering costs about as much as grading: do it here, in parallel on the cluster.
-        from .feedback import render_feedback
-
-        page = render_feedback(grade)
-    return grade, page
-
-
-def _local_grade(nb: NotebookFile, run_seed: int, limits, runner) -> NotebookGrade:
-    """Notebooks that never reach a sandbox (missing, unreadable) are graded on the client."""
-    return _grade_safely(nb, run_seed, limits, runner)
-
-
-def _write_page(grade: NotebookGrade, page: str, feedback_dir: Path) -> None:
-    path = feedback_dir / grade.student / grade.assignment / f"{grade.notebook}.html"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page, encoding="utf-8")
+    return grade
 
 
 def _read(nb: NotebookFile) -> bytes | None:
@@ -125,8 +114,10 @@ def _read(nb: NotebookFile) -> bytes | None:
 def _connect(scheduler: str):
     try:
         from distributed import Client
-    except ImportError as exc:  # pragma: no cover - distributed is a dependency
-        raise ClusterError(f"the distributed package is not installed: {exc}") from exc
+    except ImportError as exc:
+        raise ClusterError(
+            "grading on a cluster needs the dask extra: pip install -e '.[dask]'"
+        ) from exc
     try:
         return Client(scheduler, timeout=CONNECT_SECONDS, set_as_default=False)
     except Exception as exc:  # OSError, TimeoutError, ValueError for a malformed address
@@ -151,112 +142,91 @@ def _check_workers(client) -> int:
     return len(theirs)
 
 
-def grade_on_cluster(
-    notebooks: list[NotebookFile],
-    scheduler: str,
-    run_seed: int = DEFAULT_SEED,
-    limits: Limits | None = None,
-    runner=None,
-    progress: bool = True,
-    feedback_dir: str | Path | None = None,
-) -> list[NotebookGrade]:
-    """Grade notebooks on a Dask cluster; same results, in the same order, as ``grade_all``.
-
-    Parameters
-    ----------
-    notebooks : list of NotebookFile
-    scheduler : str
-        The scheduler's address, ``tcp://HOST:PORT``.
-    run_seed : int
-    limits : Limits, optional
-    runner : callable, optional
-        As in :func:`autograder.grade.grade_notebook`; the workers' own sandbox by default.
-        Must be importable on the workers (a module-level function).
-    progress : bool
-        Show a tqdm progress bar on stderr.
-    feedback_dir : str or Path, optional
-        Write each notebook's feedback page there (rendered on the workers, written here).
-
-    Returns
-    -------
-    list of NotebookGrade
-        In the order of ``notebooks``.
-
-    Raises
-    ------
-    ClusterError
-        When the scheduler cannot be reached, has no workers, or its workers run other code.
-    """
-    from tqdm import tqdm
-
-    feedback = Path(feedback_dir) if feedback_dir is not None else None
-    out: list[NotebookGrade | None] = [None] * len(notebooks)
-    pages: dict[int, str] = {}
-    remote: dict[int, _Task] = {}
-    for i, nb in enumerate(notebooks):
-        content = _read(nb)
-        if content is None:
-            out[i] = _local_grade(nb, run_seed, limits, runner)
-        else:
-            remote[i] = _Task(nb.student, nb.assignment, nb.notebook, str(nb.path), content)
-
-    bar = tqdm(total=len(notebooks), desc="grading", unit="nb", disable=not progress)
-    bar.update(len(notebooks) - len(remote))
-    client = _connect(scheduler)
-    try:
-        if remote:
-            from distributed import as_completed
-
-            _check_workers(client)
-            run = uuid.uuid4().hex[:12]  # keys of two runs on one scheduler never collide
-            futures = {
-                client.submit(
-                    _grade_task,
-                    task,
-                    run_seed,
-                    limits,
-                    runner,
-                    feedback is not None,
-                    # Same notebook content twice is still two students: never deduplicate.
-                    pure=False,
-                    key=f"grade-{run}-{i}",
-                ): i
-                for i, task in remote.items()
-            }
-            for future in as_completed(futures, loop=client.loop):
-                i = futures[future]
-                try:
-                    grade, page = future.result()
-                except Exception as exc:  # the task itself failed (a worker kept dying)
-                    nb = notebooks[i]
-                    grade = _grade_safely(nb, run_seed, limits, _failing_runner(exc))
-                    page = None
-                out[i] = grade
-                if page is not None:
-                    pages[i] = page
-                future.release()
-                bar.update()
-    finally:
-        bar.close()
-        client.close()
-
-    if feedback is not None:
-        from .feedback import write_feedback
-
-        for i, grade in enumerate(out):
-            if grade is None:
-                continue
-            if i in pages:
-                _write_page(grade, pages[i], feedback)
-            else:
-                write_feedback(grade, feedback)
-    return [g for g in out if g is not None]
-
-
-def _failing_runner(exc: BaseException):
+def _failing_runner(exc: BaseException) -> Runner:
     """A runner that reports the cluster's failure as the sandbox's, for that notebook only."""
 
     def runner(cells, calls, limits):
         raise RuntimeError(f"the cluster could not grade this notebook: {exc}")
 
     return runner
+
+
+@dataclass
+class DaskBackend:
+    """Grades on the workers of a Dask scheduler (see :mod:`autograder.batch`).
+
+    Attributes
+    ----------
+    scheduler : str
+        The scheduler's address, ``tcp://HOST:PORT``.
+    """
+
+    scheduler: str
+
+    def grade(
+        self,
+        notebooks: list[NotebookFile],
+        run_seed: int,
+        limits: Limits | None,
+        runner: Runner | None,
+        advance,
+        finish=None,
+    ) -> list:
+        """Grade on the cluster; same results, in the same order, as a local run.
+
+        Notebooks that never reach a sandbox (missing, unreadable) are graded here, and
+        ``finish`` runs here, on the client, where the course's files are.
+
+        Raises
+        ------
+        ClusterError
+            When the scheduler cannot be reached, has no workers, or its workers run other
+            code.
+        """
+        out: list[NotebookGrade | None] = [None] * len(notebooks)
+        remote: dict[int, _Task] = {}
+        for i, nb in enumerate(notebooks):
+            content = _read(nb)
+            if content is None:
+                out[i] = grade_safely(nb, run_seed, limits, runner)
+            else:
+                remote[i] = _Task(nb.student, nb.assignment, nb.notebook, str(nb.path), content)
+        advance(len(notebooks) - len(remote))
+        client = _connect(self.scheduler)
+        out = self._remote(client, remote, notebooks, run_seed, limits, runner, advance, out)
+        if finish is None:
+            return out
+        return [finish(nb, grade) for nb, grade in zip(notebooks, out, strict=True)]
+
+    def _remote(self, client, remote, notebooks, run_seed, limits, runner, advance, out):
+        """Grade ``remote`` (index to task) on the cluster, into ``out``; closes ``client``."""
+        try:
+            if remote:
+                from distributed import as_completed
+
+                _check_workers(client)
+                run = uuid.uuid4().hex[:12]  # keys of two runs on one scheduler never collide
+                futures = {
+                    client.submit(
+                        _grade_task,
+                        task,
+                        run_seed,
+                        limits,
+                        runner,
+                        # Same notebook content twice is still two students: never deduplicate.
+                        pure=False,
+                        key=f"grade-{run}-{i}",
+                    ): i
+                    for i, task in remote.items()
+                }
+                for future in as_completed(futures, loop=client.loop):
+                    i = futures[future]
+                    try:
+                        out[i] = future.result()
+                    except Exception as exc:  # the task itself failed (a worker kept dying)
+                        out[i] = grade_safely(notebooks[i], run_seed, limits, _failing_runner(exc))
+                    future.release()
+                    advance(1)
+        finally:
+            client.close()
+        return out

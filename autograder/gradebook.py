@@ -1,218 +1,253 @@
-"""Writing the grades into nbgrader's gradebook, through nbgrader's own ``Gradebook`` API.
+"""nbgrader's gradebook, read and written with SQLite directly.
 
-``nbgrader export`` and formgrader read the gradebook, so grades written here show there like
-the ones ``nbgrader autograde`` writes: one ``Grade.auto_score`` per test cell
-(``test_<function>``) of each student's submitted notebook. Missing structure is created:
-the assignment, its notebook and the contract's grade cells (``nbgrader generate_assignment``
-normally does that; manually graded cells it created are kept), the students, and their
-submissions (mirroring ``Gradebook.add_submission``: a grade row for every grade cell, a
-comment row for every solution cell, so formgrader can grade the written answers).
+The gradebook is nbgrader's own SQLite database: ``nbgrader generate_assignment`` (run by
+``python -m autograder release``) records each assignment's cells in it, and ``nbgrader
+export``, formgrader and the exchange read what the grader writes there exactly as they read
+``nbgrader autograde``'s work. nbgrader creates the file (:func:`create_gradebook` asks its
+``Gradebook`` API); the grader then reads and writes it with the standard library's
+``sqlite3``, in the schema nbgrader's migrations define, because importing nbgrader's
+SQLAlchemy models costs about a second, most of a one-student regrade. A gradebook at another
+schema revision than :data:`SCHEMA_REVISION` is refused with the command that upgrades it, and
+the tests read everything written here back through nbgrader's own API.
 
-All writes of a batch go into one transaction: a thousand students are one commit, not a
-thousand.
+Writing grades is :mod:`autograder.gradebook_write`; reading them back for feedback,
+:mod:`autograder.gradebook_read`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import sys
+import datetime
+import functools
+import sqlite3
+import uuid
 from pathlib import Path
 
-from .checks import ASSIGNMENTS, PARTS
-from .grade import NotebookGrade
+from .autograded import SourceCell
+from .checks import contract
 
-__all__ = ["GradebookError", "default_db_url", "open_gradebook", "write_grades"]
+__all__ = [
+    "SCHEMA_REVISION",
+    "Gradebook",
+    "GradebookError",
+    "alembic_head",
+    "default_db_url",
+]
+
+#: The revision of nbgrader's gradebook schema (its alembic head, nbgrader 0.9) whose tables
+#: this module reads and writes; a test checks that it is nbgrader's current head.
+SCHEMA_REVISION = "e43177bfe90b"
+#: How long a write waits for another process's transaction on the same file (formgrader
+#: saving a manual grade, say) before giving up.
+BUSY_SECONDS = 30.0
+_SQLITE = "sqlite:///"
 
 
 class GradebookError(Exception):
     """The gradebook cannot be opened or written (the grader itself cannot finish)."""
 
 
-def default_db_url(course_root: str | Path = ".") -> str:
-    """The course's gradebook: ``nbgrader_config.py``'s ``db_url``, else ``gradebook.db``.
+def default_db_url(root: str | Path = ".") -> str:
+    """nbgrader's default gradebook of a folder: ``sqlite:///<root>/gradebook.db``."""
+    return f"{_SQLITE}{Path(root).resolve() / 'gradebook.db'}"
 
-    Parameters
-    ----------
-    course_root : str or Path
-        The folder with ``nbgrader_config.py`` (the repository root).
 
-    Returns
-    -------
-    str
-        An SQLAlchemy URL, ``sqlite:///<root>/gradebook.db`` unless configured otherwise.
+def new_id() -> str:
+    """A row id as nbgrader makes them (a UUID's 32 hex digits)."""
+    return uuid.uuid4().hex
+
+
+def to_db_time(value: datetime.datetime | None) -> str | None:
+    """A naive UTC datetime as SQLAlchemy stores it in SQLite."""
+    return None if value is None else value.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def from_db_time(text: str | None) -> datetime.datetime | None:
+    return None if text is None else datetime.datetime.fromisoformat(text)
+
+
+@functools.cache
+def alembic_head() -> str:
+    """The newest revision of nbgrader's gradebook schema, read from its migration scripts.
+
+    nbgrader stamps a new gradebook with it, and asks for it by running its ``alembic``
+    command in a subprocess (a second or more, and a failure when the virtual environment's
+    ``bin/`` is not on ``PATH``); alembic reads it here, in this process.
     """
-    root = Path(course_root).resolve()
-    config = root / "nbgrader_config.py"
-    if config.is_file():
-        try:
-            from traitlets.config.loader import PyFileConfigLoader
+    from alembic.script import ScriptDirectory
+    from nbgrader.dbutil import ALEMBIC_DIR
 
-            loaded = PyFileConfigLoader(config.name, str(root)).load_config()
-            url = loaded.get("CourseDirectory", {}).get("db_url")
-            if isinstance(url, str) and url:
-                return url
-        except Exception:  # an unreadable config falls back to nbgrader's default location
-            pass
-    return f"sqlite:///{root / 'gradebook.db'}"
+    return ScriptDirectory(ALEMBIC_DIR).get_current_head()
 
 
-def _course_id(course_root: str | Path = ".") -> str:
-    root = Path(course_root).resolve()
-    config = root / "nbgrader_config.py"
-    if config.is_file():
-        try:
-            from traitlets.config.loader import PyFileConfigLoader
-
-            loaded = PyFileConfigLoader(config.name, str(root)).load_config()
-            course = loaded.get("CourseDirectory", {}).get("course_id")
-            if isinstance(course, str) and course:
-                return course
-        except Exception:  # same fallback as nbgrader: its default course id
-            pass
-    return "default_course"
-
-
-def _ensure_structure(gb, assignment: str) -> None:
-    """Assignment, notebook and ``test_*`` grade cells, created if ``generate_assignment``
-    has not made them yet."""
-    notebook, parts = ASSIGNMENTS[assignment]
-    gb.update_or_create_assignment(assignment)
-    try:
-        gb.find_notebook(notebook, assignment)
-    except Exception:
-        gb.add_notebook(notebook, assignment)
-    for part in parts:
-        name = f"test_{part}"
-        points = float(PARTS[part].points)
-        try:
-            cell = gb.find_grade_cell(name, notebook, assignment)
-            if cell.max_score != points:
-                cell.max_score = points
-        except Exception:
-            gb.add_grade_cell(name, notebook, assignment, max_score=points, cell_type="code")
-    gb.db.commit()
-
-
-@contextlib.contextmanager
-def _venv_on_path():
-    """nbgrader creates a new gradebook by running the ``alembic`` command it installed next to
-    the interpreter; put that folder on PATH, as an activated virtualenv would."""
-    bindir = str(Path(sys.executable).parent)
-    old = os.environ.get("PATH", "")
-    if bindir not in old.split(os.pathsep):
-        os.environ["PATH"] = bindir + os.pathsep + old
-    try:
-        yield
-    finally:
-        os.environ["PATH"] = old
-
-
-def open_gradebook(db_url: str, course_id: str | None = None):
-    """nbgrader's ``Gradebook`` on ``db_url``, created if needed.
-
-    Raises
-    ------
-    GradebookError
-        When it cannot be opened.
-    """
+def create_gradebook(path: Path, course_id: str = "") -> None:
+    """A new, empty gradebook at ``path``, made by nbgrader's own ``Gradebook`` API."""
     from nbgrader import api
 
+    api.get_alembic_version = alembic_head  # see alembic_head
     try:
-        with _venv_on_path():
-            return api.Gradebook(db_url, course_id=course_id or _course_id())
+        api.Gradebook(f"{_SQLITE}{path}", course_id=course_id).close()
     except Exception as exc:
-        raise GradebookError(f"cannot open the gradebook {db_url}: {exc}") from exc
+        raise GradebookError(f"cannot create the gradebook {path}: {exc}") from exc
 
 
-def write_grades(grades: list[NotebookGrade], db_url: str, course_id: str | None = None) -> int:
-    """Write every part's score as the ``auto_score`` of its test cell.
+class Gradebook:
+    """An open gradebook: one SQLite connection, one course.
 
-    Parameters
-    ----------
-    grades : list of NotebookGrade
-    db_url : str
-        SQLAlchemy URL of the gradebook.
-    course_id : str, optional
-        nbgrader's course id; read from ``nbgrader_config.py`` in the working directory when
-        omitted.
-
-    Returns
-    -------
-    int
-        Number of grades written.
-
-    Raises
-    ------
-    GradebookError
-        When the database cannot be opened or the transaction fails.
+    Use :meth:`open`; every change happens inside :meth:`transaction`.
     """
-    from nbgrader import api
 
-    gb = open_gradebook(db_url, course_id)
-    written = 0
-    try:
-        for assignment in sorted({g.assignment for g in grades}):
-            _ensure_structure(gb, assignment)
-        session = gb.db
-        known = {s.id for s in session.query(api.Student).all()}
-        for student in sorted({g.student for g in grades} - known):
-            session.add(api.Student(id=student))
-        session.flush()
-        assignments = {a.name: a for a in session.query(api.Assignment).all()}
-        # Rows are added explicitly before any query flushes (no autoflush half-way).
-        with session.no_autoflush:
-            for g in grades:
-                assignment = assignments[g.assignment]
-                nb_model = next(n for n in assignment.notebooks if n.name == g.notebook)
-                submission = (
-                    session.query(api.SubmittedAssignment)
-                    .filter_by(assignment_id=assignment.id, student_id=g.student)
-                    .one_or_none()
+    def __init__(self, connection: sqlite3.Connection, course_id: str, url: str) -> None:
+        self.db = connection
+        self.course_id = course_id
+        self.url = url
+
+    @classmethod
+    def open(cls, db_url: str, course_id: str = "") -> Gradebook:
+        """The gradebook at ``db_url`` (``sqlite:///PATH``), created by nbgrader if missing.
+
+        Raises
+        ------
+        GradebookError
+            When it cannot be opened, is not SQLite, or has another schema revision.
+        """
+        if not db_url.startswith(_SQLITE):
+            raise GradebookError(
+                f"cannot open the gradebook {db_url}: this grader reads SQLite gradebooks "
+                "(nbgrader's default, sqlite:///PATH)"
+            )
+        path = Path(db_url[len(_SQLITE) :])
+        if not path.parent.is_dir():
+            missing = f"{path.parent} does not exist"
+            raise GradebookError(f"cannot open the gradebook {db_url}: {missing}")
+        if not path.exists():
+            create_gradebook(path, course_id)
+        try:
+            db = sqlite3.connect(path, timeout=BUSY_SECONDS, isolation_level=None)
+            [(revision,)] = db.execute("SELECT version_num FROM alembic_version").fetchall()
+        except (sqlite3.Error, ValueError) as exc:
+            raise GradebookError(f"cannot open the gradebook {db_url}: {exc}") from exc
+        if revision != SCHEMA_REVISION:
+            db.close()
+            raise GradebookError(
+                f"the gradebook {db_url} has schema revision {revision}; this grader knows "
+                f"{SCHEMA_REVISION} (run `nbgrader db upgrade` with the nbgrader installed here)"
+            )
+        gb = cls(db, course_id, db_url)
+        with gb.transaction():
+            db.execute("INSERT OR IGNORE INTO course (id) VALUES (?)", (course_id,))
+        return gb
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Gradebook:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def transaction(self):
+        """Everything inside is written together, or not at all."""
+        self.db.execute("BEGIN IMMEDIATE")  # take the write lock now: no half-way conflict
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # -- the course's structure ------------------------------------------------------------
+
+    def _id(self, sql: str, *args) -> str | None:
+        row = self.db.execute(sql, args).fetchone()
+        return row[0] if row else None
+
+    def notebook_id(self, assignment: str, notebook: str) -> str | None:
+        return self._id(
+            "SELECT n.id FROM notebook n JOIN assignment a ON n.assignment_id = a.id "
+            "WHERE a.name = ? AND n.name = ?",
+            assignment,
+            notebook,
+        )
+
+    def ensure_structure(self, assignment: str) -> None:
+        """The assignment, its notebook, each part's test cell and solution cell, added where
+        the release has not made them (inside the caller's transaction); the contract's
+        points win over stale ones. Cells nbgrader created (written answers) are kept."""
+        a_id = self._id("SELECT id FROM assignment WHERE name = ?", assignment)
+        if a_id is None:
+            a_id = new_id()
+            self.db.execute(
+                "INSERT INTO assignment (id, name, course_id) VALUES (?, ?, ?)",
+                (a_id, assignment, self.course_id),
+            )
+        name = contract().assignment(assignment).notebook
+        nb_id = self.notebook_id(assignment, name)
+        if nb_id is None:
+            nb_id = new_id()
+            self.db.execute(
+                "INSERT INTO notebook (id, name, assignment_id) VALUES (?, ?, ?)",
+                (nb_id, name, a_id),
+            )
+        for part in contract().parts_of(assignment):
+            cell = self._cell(nb_id, part.grade_id, "GradeCell")
+            if cell is None:
+                cell = self._add_cell(nb_id, part.grade_id, "GradeCell")
+                self.db.execute(
+                    "INSERT INTO grade_cells (id, max_score, cell_type) VALUES (?, ?, 'code')",
+                    (cell, float(part.points)),
                 )
-                if submission is None:
-                    submission = api.SubmittedAssignment(
-                        assignment=assignment, student=session.get(api.Student, g.student)
-                    )
-                    session.add(submission)
-                submitted_nb = next(
-                    (n for n in submission.notebooks if n.notebook_id == nb_model.id), None
+            else:
+                self.db.execute(
+                    "UPDATE grade_cells SET max_score = ? WHERE id = ?", (float(part.points), cell)
                 )
-                if submitted_nb is None:
-                    # SQLAlchemy 2 does not cascade along backrefs: every new row is added.
-                    submitted_nb = api.SubmittedNotebook(notebook=nb_model, assignment=submission)
-                    rows = [submitted_nb]
-                    for cell in nb_model.grade_cells:
-                        rows.append(api.Grade(cell_id=cell.id, notebook=submitted_nb))
-                    for cell in nb_model.solution_cells:
-                        rows.append(api.Comment(cell_id=cell.id, notebook=submitted_nb))
-                    for cell in nb_model.task_cells:
-                        rows.append(api.Comment(cell_id=cell.id, notebook=submitted_nb))
-                        rows.append(api.Grade(cell_id=cell.id, notebook=submitted_nb))
-                    session.add_all(rows)
-                # By cell id: grades created above are not flushed yet, so `grade.cell` is unset.
-                names = {c.id: c.name for c in nb_model.grade_cells}
-                by_cell = {names.get(grade.cell_id): grade for grade in submitted_nb.grades}
-                for result in g.results:
-                    name = f"test_{result.part}"
-                    grade = by_cell.get(name)
-                    if grade is None:
-                        cell = next(c for c in nb_model.grade_cells if c.name == name)
-                        grade = api.Grade(cell_id=cell.id, notebook=submitted_nb)
-                        session.add(grade)
-                        by_cell[name] = grade
-                    grade.auto_score = float(result.score)
-                    grade.needs_manual_grade = False
-                    written += 1
-                submitted_nb.flagged = bool(
-                    g.flags & {"tampering", "sandbox-error", "grader-error"}
-                )
-        session.commit()
-    except GradebookError:
-        raise
-    except Exception as exc:
-        gb.db.rollback()
-        raise GradebookError(f"writing to the gradebook {db_url} failed: {exc}") from exc
-    finally:
-        gb.close()
-    return written
+            # A solution cell per part, so that formgrader can comment on the student's code.
+            if self._cell(nb_id, part.name, "SolutionCell") is None:
+                cell = self._add_cell(nb_id, part.name, "SolutionCell")
+                self.db.execute("INSERT INTO solution_cells (id) VALUES (?)", (cell,))
+
+    def _cell(self, notebook_id: str, name: str, kind: str) -> str | None:
+        return self._id(
+            "SELECT id FROM base_cell WHERE notebook_id = ? AND name = ? AND type = ?",
+            notebook_id,
+            name,
+            kind,
+        )
+
+    def _add_cell(self, notebook_id: str, name: str, kind: str) -> str:
+        cell = new_id()
+        self.db.execute(
+            "INSERT INTO base_cell (id, name, notebook_id, type) VALUES (?, ?, ?, ?)",
+            (cell, name, notebook_id, kind),
+        )
+        return cell
+
+    def source_cells(self, assignment: str, notebook: str) -> dict[str, SourceCell]:
+        """The cells ``generate_assignment`` recorded for a notebook, in notebook order.
+
+        Returns
+        -------
+        dict of str to SourceCell
+            Empty when the notebook was never released into this gradebook.
+        """
+        nb_id = self.notebook_id(assignment, notebook)
+        if nb_id is None:
+            return {}
+        points = dict(
+            self.db.execute(
+                "SELECT b.name, g.max_score FROM base_cell b JOIN grade_cells g ON g.id = b.id "
+                "WHERE b.notebook_id = ?",
+                (nb_id,),
+            ).fetchall()
+        )
+        rows = self.db.execute(
+            "SELECT name, cell_type, locked, source, checksum FROM source_cell "
+            "WHERE notebook_id = ? ORDER BY rowid",
+            (nb_id,),
+        ).fetchall()
+        return {
+            name: SourceCell(name, kind, bool(locked), source or "", checksum, points.get(name))
+            for name, kind, locked, source, checksum in rows
+        }

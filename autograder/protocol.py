@@ -2,21 +2,24 @@
 
 The grader decides *what* to call (:class:`Call`) and judges the answers itself; the sandbox
 only runs student code and sends back plain numbers (:class:`CallOutcome`). Nothing a
-submission returns is trusted beyond being a tree of float64 arrays: no student object, method
-or class ever reaches the grader's process.
+submission returns is trusted beyond being a tree of float64, int64 and bool arrays: no student
+object, method or class ever reaches the grader's process.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
 
 __all__ = [
+    "SANDBOX_FLAGS",
     "ActivationRef",
     "Call",
     "CallOutcome",
+    "Flag",
     "FunctionRef",
     "Limits",
     "PartRun",
@@ -24,6 +27,51 @@ __all__ = [
 ]
 
 GiB = 1024**3
+
+
+class Flag(StrEnum):
+    """What the instructor is told about a part or a notebook, beside its score.
+
+    The values are the words of the CSV's ``flags`` column; they travel as these strings
+    between the sandbox and the grader.
+    """
+
+    # Raised by the sandbox (the submission's processes).
+    TIMEOUT = "timeout"
+    MEMORY = "memory"
+    CRASH = "crash"
+    TAMPERING = "tampering"
+    FORBIDDEN_IMPORT = "forbidden-import"
+    AUTODIFF_IMPORT = "autodiff-import"
+    OUTPUT_TRUNCATED = "output-truncated"
+    NETWORK = "network"
+    # Raised for one part by its judge.
+    MISSING = "missing"
+    NOT_IMPLEMENTED = "not-implemented"
+    ERROR = "error"
+    NAN = "nan"
+    OVERFLOW = "overflow"
+    # Raised for a whole notebook by the grader.
+    MISSING_NOTEBOOK = "missing-notebook"
+    UNREADABLE = "unreadable"
+    SANDBOX_ERROR = "sandbox-error"
+    GRADER_ERROR = "grader-error"
+    LATE = "late"
+
+
+#: The flags a sandbox may report; anything else it sends is dropped.
+SANDBOX_FLAGS = frozenset(
+    {
+        Flag.TIMEOUT,
+        Flag.MEMORY,
+        Flag.CRASH,
+        Flag.TAMPERING,
+        Flag.FORBIDDEN_IMPORT,
+        Flag.AUTODIFF_IMPORT,
+        Flag.OUTPUT_TRUNCATED,
+        Flag.NETWORK,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -58,7 +106,9 @@ class Call:
     part : str
         Contract function name; it is also the name looked up in the submission's namespace.
     args : tuple
-        Plain data only: float64 ndarrays, Python floats and ints, dicts of str to those,
+        Plain data only: ndarrays of float64, int64 or bool (they arrive with that dtype;
+        other real dtypes arrive as the nearest of those: any int as int64, any float as
+        float64), Python floats, ints, bools and str, tuples, dicts of str to those,
         :class:`ActivationRef` and :class:`FunctionRef`.
     kwargs : dict
         Same kinds of values as ``args``.
@@ -109,13 +159,16 @@ class CallOutcome:
     Attributes
     ----------
     value : object or None
-        The return value as a tree: float64 ndarrays at the leaves (0-d for scalars), tuples for
-        tuples and lists, dicts with str keys for dicts. ``None`` when ``error`` is set.
+        The return value as a tree (see :func:`autograder.worker.convert.plain_tree`): at the
+        leaves ndarrays of the kind returned, bool, int64 (any integer) or float64 (any real
+        float), 0-d for scalars; tuples for tuples and lists, dicts with str keys for dicts.
+        ``None`` when ``error`` is set.
     error : str or None
         Plain words: ``"raised NotImplementedError: ..."``, ``"returned a complex array"``,
         ``"returned a str, not numbers"``.
     args_after : tuple or None
-        With ``Call.return_args``: the array arguments after the call (non-arrays as ``None``).
+        With ``Call.return_args``: the array arguments after the call, with their dtype
+        (non-arrays, and arrays that could not be read, as ``None``).
     """
 
     value: Any = None
@@ -135,14 +188,14 @@ class PartRun:
     error : str or None
         Why the part as a whole failed: ``"not defined"``, ``"timed out after 10 s"``,
         ``"ran out of memory"``, ``"the process died (signal 11)"``.
-    flags : set of str
+    flags : set of Flag
         For the instructor: ``timeout``, ``memory``, ``crash``, ``missing``.
     """
 
     part: str
     outcomes: list[CallOutcome] = field(default_factory=list)
     error: str | None = None
-    flags: set[str] = field(default_factory=set)
+    flags: set[Flag] = field(default_factory=set)
 
 
 @dataclass
@@ -155,9 +208,8 @@ class SubmissionRun:
         One entry per part that was asked for.
     cell_errors : list of str
         One line per code cell that raised while loading (``"cell 7: SyntaxError: ..."``).
-    flags : set of str
-        For the instructor: ``timeout``, ``memory``, ``crash``, ``tampering``,
-        ``forbidden-import``, ``autodiff-import``, ``output-truncated``.
+    flags : set of Flag
+        For the instructor: any of :data:`SANDBOX_FLAGS`.
     imports : set of str
         Top-level modules the submission imported.
     output : str
@@ -172,7 +224,7 @@ class SubmissionRun:
 
     parts: dict[str, PartRun] = field(default_factory=dict)
     cell_errors: list[str] = field(default_factory=list)
-    flags: set[str] = field(default_factory=set)
+    flags: set[Flag] = field(default_factory=set)
     imports: set[str] = field(default_factory=set)
     output: str = ""
     notes: list[str] = field(default_factory=list)

@@ -1,17 +1,30 @@
 """``python -m autograder release``: regenerate the student notebooks in ``exercises/``.
 
-The release is made only by nbgrader itself (``nbgrader generate_assignment``, which also
-records each assignment's cells, hidden tests included, in the gradebook so that
-``nbgrader autograde`` can restore them later). Two things are added around it:
+The instructor's sources are text files, ``solutions/<assignment>/<notebook>.py`` (jupytext's
+percent format). A release:
+
+1. derives each source ``.ipynb`` from its text file (:func:`autograder.sources.sync`),
+   refusing when the ``.ipynb`` holds edits the text does not, so no edit is silently lost;
+2. checks each source notebook against the course contract
+   (:func:`autograder.release_build.verify`);
+3. runs nbgrader itself, ``nbgrader generate_assignment``, which also records each
+   assignment's cells, hidden tests included, in the gradebook so that ``nbgrader autograde``
+   can restore them later. nbgrader's first preprocessor, configured in ``nbgrader_config.py``
+   (:class:`autograder.release_build.CourseRelease`), writes in the contract's points, the
+   book's address and the self-check code;
+4. checks what nbgrader wrote: only the notebook (no text source, no solution) per assignment.
+
+Around it:
 
 - **Determinism.** nbgrader writes into a temporary folder; the notebooks are then normalized
   (no execution counts, no outputs, a fixed notebook metadata, nbformat's canonical JSON) and
   copied into ``exercises/`` only where their bytes changed. Regenerating twice gives the same
   files, so the committed release can be compared with a fresh one (``--check``).
 - **No needless work.** A stamp ``exercises/.release-stamp.json`` records a digest of what the
-  release is made from (the source notebooks, ``nbgrader_config.py``, nbgrader's version and
-  this normalization) and of the released files. When both still match, and the gradebook
-  already knows the assignments, ``release`` returns at once without starting nbgrader.
+  release is made from (the sources, ``nbgrader_config.py``, the book's address, the contract,
+  the code that prepares notebooks, nbgrader's version and this normalization) and of the
+  released files. When both still match, and the gradebook already knows the assignments,
+  ``release`` returns at once without starting nbgrader.
 
 nbgrader runs as ``python -m nbgrader`` with this interpreter, with the interpreter's
 ``bin/`` first on ``PATH``: nbgrader's gradebook shells out to the ``alembic`` command that
@@ -33,36 +46,54 @@ import tempfile
 from pathlib import Path
 
 __all__ = [
-    "ASSIGNMENTS",
     "STAMP_NAME",
+    "assignments",
     "compare_releases",
     "generate",
     "main",
     "normalize_notebook",
     "normalize_tree",
+    "prepare_sources",
+    "release_problems",
     "source_digest",
 ]
-
-#: The course's assignments; each is ``solutions/<name>/<name>.ipynb``.
-ASSIGNMENTS = ("mlp_backprop", "logistic_hessian")
 
 #: The stamp file, at the top of the release directory (outside every assignment folder).
 STAMP_NAME = ".release-stamp.json"
 
 #: Bump when :func:`normalize_notebook` changes, so stamps made by the old one go stale.
-NORMALIZATION_VERSION = 1
+NORMALIZATION_VERSION = 2
 
 #: Notebook-level metadata kept in a release; everything else is editor or run state.
 _KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
-#: Cell metadata a student notebook needs: nbgrader's, the lock flags, and the tags.
-_CELL_METADATA_KEPT = ("deletable", "editable", "nbgrader", "tags")
+#: Cell metadata a student notebook needs: nbgrader's, the lock flags, the tags, and
+#: Jupyter's folding of the pasted self-check code.
+_CELL_METADATA_KEPT = ("deletable", "editable", "jupyter", "nbgrader", "tags")
 
 _SKIPPED_NAMES = {".ipynb_checkpoints", "__pycache__", ".DS_Store"}
+
+#: What must never reach a student: solution regions and hidden tests.
+_FORBIDDEN_IN_RELEASE = (
+    "### BEGIN SOLUTION",
+    "### END SOLUTION",
+    "### BEGIN HIDDEN TESTS",
+    "### END HIDDEN TESTS",
+    "hidden_test",
+)
+#: The modules whose code decides what a release contains, besides the sources.
+_BUILD_MODULES = ("inline.py", "release_build.py", "sources.py")
 
 
 # --------------------------------------------------------------------------------------------
 # where things are
+
+
+def assignments() -> dict[str, str]:
+    """The contract's assignments: name to notebook name, in the order students meet them."""
+    from .checks import contract
+
+    return contract().notebooks()
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -72,6 +103,13 @@ def find_root(start: Path | None = None) -> Path:
     if (start / "nbgrader_config.py").is_file():
         return start.resolve()
     return Path(__file__).resolve().parents[1]
+
+
+def text_source(root: Path, assignment: str, notebook: str) -> Path:
+    """``<root>/solutions/<assignment>/<notebook>.py``, the source an instructor edits."""
+    from .sources import TEXT_SUFFIX
+
+    return Path(root) / "solutions" / assignment / f"{notebook}{TEXT_SUFFIX}"
 
 
 def _files(folder: Path) -> list[Path]:
@@ -100,36 +138,48 @@ def _nbgrader_version() -> str:
         return "missing"
 
 
-def source_digest(root: Path, assignments=ASSIGNMENTS) -> str:
+def source_digest(root: Path, names=None) -> str:
     """Digest of everything the release is made from.
 
     Parameters
     ----------
     root : Path
         The course root (holds ``nbgrader_config.py`` and ``solutions/``).
-    assignments : sequence of str
+    names : sequence of str, optional
+        Assignments (default: the contract's).
 
     Returns
     -------
     str
-        Hex SHA-256 of the source folders, the nbgrader config, nbgrader's version and
+        Hex SHA-256 of the source folders, the nbgrader config, the book's address, the
+        contract's parts, the code that prepares and pastes notebooks, nbgrader's version and
         :data:`NORMALIZATION_VERSION`.
     """
-    root = Path(root)
+    from .checks import contract
+    from .release_build import book_url
+
+    root, here = Path(root), Path(__file__).resolve().parent
+    names = list(assignments()) if names is None else list(names)
     h = hashlib.sha256()
     h.update(f"nbgrader {_nbgrader_version()}; normalization {NORMALIZATION_VERSION}\0".encode())
     config = root / "nbgrader_config.py"
     h.update(config.read_bytes() if config.is_file() else b"")
-    for name in assignments:
+    h.update(f"\0book {book_url(root)}\0".encode())
+    for module in _BUILD_MODULES:
+        h.update((here / module).read_bytes() + b"\0")
+    _digest_folder(h, here / "selfcheck")
+    for name in names:
         h.update(f"\0assignment {name}\0".encode())
+        for part in contract().parts_of(name):
+            h.update(f"{part.name} {part.signature} {part.points}\0".encode())
         _digest_folder(h, root / "solutions" / name)
     return h.hexdigest()
 
 
-def release_digest(out: Path, assignments=ASSIGNMENTS) -> str:
+def release_digest(out: Path, names=None) -> str:
     """Digest of the released files under ``out/<assignment>/``."""
     h = hashlib.sha256()
-    for name in assignments:
+    for name in list(assignments()) if names is None else names:
         h.update(f"\0assignment {name}\0".encode())
         _digest_folder(h, Path(out) / name)
     return h.hexdigest()
@@ -182,6 +232,63 @@ def normalize_tree(folder: Path) -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# the sources
+
+
+def prepare_sources(root: Path, write: bool = True) -> list[str]:
+    """Derive each source ``.ipynb`` from its text, and check it against the contract.
+
+    Parameters
+    ----------
+    root : Path
+    write : bool
+        False: write nothing, report a ``.ipynb`` that is not what its text derives.
+
+    Returns
+    -------
+    list of str
+        Problems, one sentence each (empty: every source is ready for nbgrader).
+    """
+
+    from .release_build import verify
+    from .sources import NotebookEditedError, derive, sync
+
+    problems = []
+    for name, notebook in assignments().items():
+        text = text_source(root, name, notebook)
+        if not text.is_file():
+            problems.append(f"{text}: missing (the source of {name})")
+            continue
+        try:
+            if sync(text, write=write) and not write:
+                problems.append(
+                    f"{text.with_suffix('.ipynb')}: not what {text.name} derives "
+                    "(run `python -m autograder release`)"
+                )
+        except NotebookEditedError as exc:
+            problems.append(str(exc))
+            continue
+        problems += [f"{text}: {p}" for p in verify(derive(text), name)]
+    return problems
+
+
+def _stage(root: Path, staging: Path) -> Path:
+    """A copy of the course's release inputs whose ``.ipynb`` are derived from the texts."""
+    from .sources import derive, notebook_text
+
+    staging.mkdir(parents=True, exist_ok=True)
+    for name in ("nbgrader_config.py", "_config.yml"):
+        if (root / name).is_file():
+            shutil.copy(root / name, staging / name)
+    for name, notebook in assignments().items():
+        text = text_source(root, name, notebook)
+        shutil.copytree(root / "solutions" / name, staging / "solutions" / name)
+        ipynb = staging / "solutions" / name / f"{notebook}.ipynb"
+        ipynb.write_text(notebook_text(derive(text)), encoding="utf-8")
+    return staging
+
+
+# --------------------------------------------------------------------------------------------
 # running nbgrader
 
 
@@ -193,7 +300,7 @@ def _nbgrader_env() -> dict[str, str]:
     return env
 
 
-def generate(root: Path, out: Path, assignments=ASSIGNMENTS, db_url: str | None = None) -> None:
+def generate(root: Path, out: Path, names=None, db_url: str | None = None) -> None:
     """Run ``nbgrader generate_assignment --force`` for each assignment, then normalize.
 
     Parameters
@@ -202,17 +309,20 @@ def generate(root: Path, out: Path, assignments=ASSIGNMENTS, db_url: str | None 
         Course root: nbgrader reads ``nbgrader_config.py`` and ``solutions/`` from there.
     out : Path
         Release directory; ``out/<assignment>/<notebook>.ipynb`` is written.
-    assignments : sequence of str
+    names : sequence of str, optional
+        Assignments (default: the contract's).
     db_url : str, optional
         Gradebook URL; nbgrader's default (``sqlite:///<root>/gradebook.db``) when omitted.
 
     Raises
     ------
     RuntimeError
-        If nbgrader fails; its log is in the message.
+        If nbgrader fails (its log is in the message), or its release holds what must not
+        reach students (see :func:`release_problems`).
     """
     root, out = Path(root).resolve(), Path(out).resolve()
-    for name in assignments:
+    notebooks = assignments()
+    for name in list(notebooks) if names is None else names:
         cmd = [
             sys.executable,
             "-m",
@@ -228,20 +338,71 @@ def generate(root: Path, out: Path, assignments=ASSIGNMENTS, db_url: str | None 
         proc = subprocess.run(
             cmd, cwd=root, env=_nbgrader_env(), capture_output=True, text=True, check=False
         )
-        released = out / name / f"{name}.ipynb"
+        released = out / name / f"{notebooks[name]}.ipynb"
         if proc.returncode != 0 or not released.is_file():
             raise RuntimeError(
                 f"nbgrader generate_assignment {name} failed (exit {proc.returncode}):\n"
                 + proc.stdout
                 + proc.stderr
             )
+        problems = release_problems(out / name, notebooks[name])
+        if problems:
+            raise RuntimeError(
+                f"the release of {name} is not fit for students:\n- " + "\n- ".join(problems)
+            )
     normalize_tree(out)
 
 
-def compare_releases(expected: Path, actual: Path, assignments=ASSIGNMENTS) -> list[str]:
+def release_problems(folder: Path, notebook: str) -> list[str]:
+    """What in one assignment's release must not reach students (empty: nothing).
+
+    A Python file (the source's text form is one; code for students belongs in the notebook),
+    the notebook's MyST text form, another notebook than the assignment's, or a file holding
+    a solution region, a hidden test or an import of the course's package.
+    """
+    problems = []
+    for path in _files(Path(folder)):
+        rel = path.relative_to(folder).as_posix()
+        if path.suffix == ".py" or (path.suffix == ".md" and path.stem == notebook):
+            problems.append(f"{rel}: a text source in the release (see CourseDirectory.ignore)")
+        elif path.suffix == ".ipynb" and path.name != f"{notebook}.ipynb":
+            problems.append(f"{rel}: a notebook that is not the assignment's")
+        text = path.read_bytes().decode("utf-8", errors="replace")
+        problems += [f"{rel}: contains {bad!r}" for bad in _FORBIDDEN_IN_RELEASE if bad in text]
+        if path.suffix == ".ipynb" and _imports_the_package(path):
+            problems.append(f"{rel}: imports the course's package, which students do not have")
+    return problems
+
+
+def _imports_the_package(path: Path) -> bool:
+    """Whether a code cell of the notebook at ``path`` imports ``autograder``."""
+    import ast
+
+    import nbformat
+
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type != "code":
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                tops = [a.name.split(".")[0] for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                tops = [(node.module or "").split(".")[0]]
+            else:
+                continue
+            if "autograder" in tops:
+                return True
+    return False
+
+
+def compare_releases(expected: Path, actual: Path, names=None) -> list[str]:
     """Differences between two release directories, as readable lines (empty: identical)."""
     problems = []
-    for name in assignments:
+    for name in list(assignments()) if names is None else names:
         a_files = {p.relative_to(expected): p for p in _files(Path(expected) / name)}
         b_files = {p.relative_to(actual): p for p in _files(Path(actual) / name)}
         for rel in sorted(set(a_files) | set(b_files)):
@@ -259,7 +420,7 @@ def _sqlite_path(db_url: str) -> Path | None:
     return Path(db_url[len(prefix) :]) if db_url.startswith(prefix) else None
 
 
-def _gradebook_has(db_url: str, assignments) -> bool:
+def _gradebook_has(db_url: str, names) -> bool:
     """Whether the gradebook already records every assignment (read with sqlite3, quickly)."""
     path = _sqlite_path(db_url)
     if path is None:
@@ -268,10 +429,10 @@ def _gradebook_has(db_url: str, assignments) -> bool:
         return False
     try:
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as con:
-            names = {row[0] for row in con.execute("SELECT name FROM assignment")}
+            known = {row[0] for row in con.execute("SELECT name FROM assignment")}
     except sqlite3.Error:
         return False
-    return set(assignments) <= names
+    return set(names) <= known
 
 
 def _read_stamp(out: Path) -> dict:
@@ -282,17 +443,17 @@ def _read_stamp(out: Path) -> dict:
 
 
 def _write_stamp(out: Path, sources: str, released: str) -> None:
-    stamp = {"sources": sources, "release": released, "assignments": list(ASSIGNMENTS)}
+    stamp = {"sources": sources, "release": released, "assignments": list(assignments())}
     text = json.dumps(stamp, indent=2, sort_keys=True) + "\n"
     path = Path(out) / STAMP_NAME
     if not path.is_file() or path.read_text(encoding="utf-8") != text:
         path.write_text(text, encoding="utf-8")
 
 
-def _install(tmp_out: Path, out: Path, assignments) -> list[str]:
+def _install(tmp_out: Path, out: Path, names) -> list[str]:
     """Copy a fresh release into ``out``, touching only files whose bytes changed."""
     changed = []
-    for name in assignments:
+    for name in names:
         src_dir, dst_dir = tmp_out / name, out / name
         new = {p.relative_to(src_dir) for p in _files(src_dir)}
         for rel in sorted(new):
@@ -315,7 +476,7 @@ def _install(tmp_out: Path, out: Path, assignments) -> list[str]:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m autograder release",
-        description="Regenerate the student release exercises/ from solutions/ with nbgrader.",
+        description="Regenerate the student release exercises/ from the sources in solutions/.",
     )
     p.add_argument("--root", type=Path, help="course root (default: here, or the repository)")
     p.add_argument("--out", type=Path, help="release directory (default: <root>/exercises)")
@@ -324,9 +485,31 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--check",
         action="store_true",
-        help="regenerate into a temporary folder and exit 1 if it differs from the release",
+        help="change nothing; exit 1 if a source .ipynb is not what its text derives, or the "
+        "release differs from a fresh one",
     )
     return p
+
+
+def _check(root: Path, out: Path) -> int:
+    """``--check``: report every drift between the sources, the release and a fresh release."""
+    problems = prepare_sources(root, write=False)
+    with tempfile.TemporaryDirectory(prefix="release-check-") as tmp:
+        tmp = Path(tmp)
+        try:
+            staged = _stage(root, tmp / "course")
+            generate(staged, tmp / "exercises", db_url=f"sqlite:///{tmp / 'gradebook.db'}")
+        except RuntimeError as exc:
+            problems.append(str(exc))
+        else:
+            problems += compare_releases(tmp / "exercises", out)
+    if _read_stamp(out).get("sources") != source_digest(root):
+        problems.append(f"{STAMP_NAME}: made from other sources (run the release)")
+    for line in problems:
+        print(f"release drift: {line}")
+    if not problems:
+        print(f"{out} matches a fresh nbgrader release of the sources")
+    return 1 if problems else 0
 
 
 def main(argv=None) -> int:
@@ -335,28 +518,22 @@ def main(argv=None) -> int:
     root = find_root(args.root)
     out = (args.out if args.out else root / "exercises").resolve()
     db_url = args.db or f"sqlite:///{root / 'gradebook.db'}"
-    sources = source_digest(root)
-
     if args.check:
-        with tempfile.TemporaryDirectory(prefix="release-check-") as tmp:
-            tmp = Path(tmp)
-            generate(root, tmp / "exercises", db_url=f"sqlite:///{tmp / 'gradebook.db'}")
-            problems = compare_releases(tmp / "exercises", out)
-        stamp = _read_stamp(out)
-        if stamp.get("sources") != sources:
-            problems.append(f"{STAMP_NAME}: made from other sources (run the release)")
-        for line in problems:
-            print(f"release drift: {line}")
-        if not problems:
-            print(f"{out} matches a fresh nbgrader release")
-        return 1 if problems else 0
+        return _check(root, out)
 
+    problems = prepare_sources(root)
+    if problems:
+        for line in problems:
+            print(f"release: {line}", file=sys.stderr)
+        return 1
+    sources = source_digest(root)
+    names = list(assignments())
     stamp = _read_stamp(out)
     if (
         not args.force
         and stamp.get("sources") == sources
         and stamp.get("release") == release_digest(out)
-        and _gradebook_has(db_url, ASSIGNMENTS)
+        and _gradebook_has(db_url, names)
     ):
         print(f"{out} is up to date (sources unchanged); use --force to regenerate")
         return 0
@@ -366,7 +543,7 @@ def main(argv=None) -> int:
         with tempfile.TemporaryDirectory(prefix="release-") as tmp:
             tmp_out = Path(tmp) / "exercises"
             generate(root, tmp_out, db_url=db_url)
-            changed = _install(tmp_out, out, ASSIGNMENTS)
+            changed = _install(tmp_out, out, names)
     except RuntimeError as exc:
         print(exc, file=sys.stderr)
         return 1

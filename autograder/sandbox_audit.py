@@ -9,10 +9,18 @@ instructor what a submission tried.
 from __future__ import annotations
 
 import ast
+import functools
 from dataclasses import dataclass, field
 
+from .protocol import Flag
 from .worker.loader import prepare_source
 from .worker.watch import FORBIDDEN_FILE_NAMES, FORBIDDEN_PATH_PARTS, classify_module
+
+# Most code cells of a class's notebooks are the handout's own, the same for every student:
+# their scan is remembered, per cell, up to this many cells of at most this size (a few
+# megabytes of text in all).
+AUDIT_CACHE_CELLS = 1024
+AUDIT_CACHE_CELL_CHARS = 16 * 1024
 
 # Assigning an attribute of these names patches numpy or the builtins for everyone after.
 _PATCH_TARGET_ROOTS = frozenset({"np", "numpy", "builtins", "__builtins__", "testing", "linalg"})
@@ -26,17 +34,17 @@ class SourceAudit:
     ----------
     imports : set of str
         Top-level modules named in import statements (or ``__import__("x")``).
-    flags : set of str
+    flags : set of Flag
         ``autodiff-import``, ``forbidden-import``, ``tampering``.
     notes : list of str
         One sentence per finding, for the instructor.
     """
 
     imports: set[str] = field(default_factory=set)
-    flags: set[str] = field(default_factory=set)
+    flags: set[Flag] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
 
-    def note(self, flag: str | None, text: str) -> None:
+    def note(self, flag: Flag | None, text: str) -> None:
         if flag:
             self.flags.add(flag)
         if text not in self.notes:
@@ -62,7 +70,7 @@ def _dotted(node: ast.AST) -> str:
 def _module(audit: SourceAudit, name: str) -> None:
     audit.imports.add(name.split(".", 1)[0])
     flag = classify_module(name)
-    if flag == "autodiff-import":
+    if flag is Flag.AUTODIFF_IMPORT:
         audit.note(flag, f"imports {name.split('.', 1)[0]} (automatic differentiation)")
     elif flag:
         audit.note(flag, f"imports {name}")
@@ -112,12 +120,37 @@ def audit_cells(cells: list[str]) -> SourceAudit:
                 _call(audit, node)
             elif isinstance(node, ast.Constant) and isinstance(node.value, str):
                 if len(node.value) < 300 and _path_text(node.value):
-                    audit.note("forbidden-import", f"mentions the path {node.value!r}")
+                    audit.note(Flag.FORBIDDEN_IMPORT, f"mentions the path {node.value!r}")
             elif isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 for target in targets:
                     _assignment(audit, target)
     return audit
+
+
+@functools.lru_cache(maxsize=AUDIT_CACHE_CELLS)
+def _audit_cell(source: str) -> SourceAudit:
+    # Shared between submissions: never modified, only read by audit_submission.
+    return audit_cells([source])
+
+
+def audit_submission(cells: list[str]) -> SourceAudit:
+    """``audit_cells(cells)``, from remembered scans of cells seen before.
+
+    The scan looks at each cell on its own, so merging the cells' findings in order gives
+    the same imports, flags and notes (each note once, in order of first appearance).
+    """
+    merged = SourceAudit()
+    for source in cells:
+        if len(source) > AUDIT_CACHE_CELL_CHARS:
+            found = audit_cells([source])
+        else:
+            found = _audit_cell(source)
+        merged.imports |= found.imports
+        merged.flags |= found.flags
+        for note in found.notes:
+            merged.note(None, note)
+    return merged
 
 
 def _call(audit: SourceAudit, node: ast.Call) -> None:
@@ -129,7 +162,7 @@ def _call(audit: SourceAudit, node: ast.Call) -> None:
         if isinstance(first, ast.Constant) and isinstance(first.value, str):
             _module(audit, first.value)
     elif func == "setattr" and _root_name(first) in _PATCH_TARGET_ROOTS:
-        audit.note("tampering", f"calls setattr on {_dotted(first)}")
+        audit.note(Flag.TAMPERING, f"calls setattr on {_dotted(first)}")
 
 
 def _assignment(audit: SourceAudit, target: ast.AST) -> None:
@@ -141,6 +174,6 @@ def _assignment(audit: SourceAudit, target: ast.AST) -> None:
         root = _root_name(target)
         # Only attributes of numpy or builtins: ``self.max = 3`` in a class is no patch.
         if root in _PATCH_TARGET_ROOTS:
-            audit.note("tampering", f"assigns {_dotted(target)}")
+            audit.note(Flag.TAMPERING, f"assigns {_dotted(target)}")
     elif isinstance(target, ast.Subscript) and _dotted(target.value) == "sys.modules":
-        audit.note("tampering", "assigns an entry of sys.modules")
+        audit.note(Flag.TAMPERING, "assigns an entry of sys.modules")

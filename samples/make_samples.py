@@ -31,8 +31,22 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "samples" / "submitted"
-ASSIGNMENTS = ("mlp_backprop", "logistic_hessian")
 STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
+
+
+def _assignments() -> dict[str, str]:
+    """The contract's assignments: name to notebook name."""
+    from autograder.checks import contract
+
+    return contract().notebooks()
+
+
+def _source(assignment: str):
+    """The source notebook of ``assignment``, derived from its text form."""
+    from autograder.sources import TEXT_SUFFIX, derive
+
+    notebook = _assignments()[assignment]
+    return derive(ROOT / "solutions" / assignment / f"{notebook}{TEXT_SUFFIX}")
 
 
 def _body(code: str) -> str:
@@ -275,8 +289,10 @@ HONEST_STUDENTS = ("ada_full_marks", "bo_rewritten", "cy_untouched") + tuple(SLI
 
 
 def release_notebook(assignment: str, exercises: Path | None = None):
-    """The student release of ``assignment``: ``exercises/`` if built, else made in memory."""
-    path = (exercises or ROOT / "exercises") / assignment / f"{assignment}.ipynb"
+    """The student release of ``assignment``: ``exercises/`` if built, else made in memory
+    (the release's own preparation, then nbgrader's preprocessors)."""
+    notebook = _assignments()[assignment]
+    path = (exercises or ROOT / "exercises") / assignment / f"{notebook}.ipynb"
     if path.is_file():
         return nbformat.read(path, as_version=4)
     from nbgrader.preprocessors import (
@@ -287,7 +303,9 @@ def release_notebook(assignment: str, exercises: Path | None = None):
         ComputeChecksums,
     )
 
-    nb = nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
+    from autograder.release_build import book_url, prepare
+
+    nb = prepare(_source(assignment), assignment, book_url(ROOT))
     resources: dict = {}
     for pre in (
         ClearSolutions(code_stub={"python": STUB}),
@@ -302,7 +320,7 @@ def release_notebook(assignment: str, exercises: Path | None = None):
 
 def solution_sources(assignment: str) -> tuple[dict[str, str], dict[str, str]]:
     """Bodies of the solutions' code cells and the written answers, by ``grade_id``."""
-    nb = nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
+    nb = _source(assignment)
     bodies, answers = {}, {}
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
@@ -353,15 +371,17 @@ def build(out: Path = OUT, exercises: Path | None = None, students=None) -> list
         shutil.rmtree(out)
     written = []
 
+    notebooks = _assignments()
+
     def write(student, assignment, nb):
         if students is not None and student not in students:
             return
-        path = out / student / assignment / f"{assignment}.ipynb"
+        path = out / student / assignment / f"{notebooks[assignment]}.ipynb"
         path.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, path)
         written.append(path)
 
-    for assignment in ASSIGNMENTS:
+    for assignment in notebooks:
         release = release_notebook(assignment, exercises)
         solution, answers = solution_sources(assignment)
         write("ada_full_marks", assignment, fill(release, solution, answers))

@@ -164,3 +164,26 @@ def plain_venv(tmp_path_factory) -> PlainVenv:
         )
     )
     return PlainVenv(python=python, kernels=kernels)
+
+
+# --------------------------------------------------------------------------------------------
+# The gradebook
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def gradebook_template(tmp_path_factory) -> Path:
+    """An empty gradebook made once per session (nbgrader creates its schema and stamps it)."""
+    from autograder.gradebook import create_gradebook
+
+    path = tmp_path_factory.mktemp("gradebook-template") / "gradebook.db"
+    create_gradebook(path)
+    return path
+
+
+@pytest.fixture
+def gradebook_url(gradebook_template, tmp_path) -> str:
+    """A fresh gradebook of this test's own: a copy of the session's template."""
+    path = tmp_path / "gradebook.db"
+    shutil.copyfile(gradebook_template, path)
+    return f"sqlite:///{path}"

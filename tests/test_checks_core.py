@@ -7,27 +7,45 @@ import math
 import numpy as np
 import pytest
 
-from autograder.checks import PARTS, Malformed, check_function, draw_cases, judge, to_plain_tree
-from autograder.checks.core import round_score, scrub
+from autograder.checks import (
+    PARTS,
+    Malformed,
+    check_function,
+    contract,
+    draw_cases,
+    judge,
+    to_plain_tree,
+)
+from autograder.checks.text import round_score, scrub
 from autograder.protocol import CallOutcome, PartRun
 
 
-def test_plain_tree_turns_numbers_into_float64_arrays():
-    """Do floats, ints, 0-d arrays, lists and dicts become float64 arrays, tuples and dicts?"""
-    tree = to_plain_tree((1, 2.5, np.float32(3), np.arange(3), [np.eye(2)], {"a": 1}))
-    assert all(isinstance(x, np.ndarray) and x.dtype == np.float64 for x in tree[:4])
+def test_plain_tree_keeps_the_kind_of_number():
+    """Do floats stay float64, ints int64 and bools bool, in arrays, tuples and dicts?"""
+    tree = to_plain_tree((1, 2.5, np.float32(3), np.arange(3), [np.eye(2)], {"a": True}))
+    assert [x.dtype for x in tree[:4]] == [np.int64, np.float64, np.float64, np.int64]
     assert tree[0].shape == ()
     assert isinstance(tree[4], tuple) and tree[4][0].shape == (2, 2)
-    assert tree[5]["a"].shape == ()
+    assert tree[5]["a"].dtype == np.bool_ and tree[5]["a"].shape == ()
 
 
-@pytest.mark.parametrize(
-    "value", [None, "1.0", 1j, np.array([1j]), np.array(["a"]), True, object(), {1: 2.0}]
-)
+@pytest.mark.parametrize("value", [None, "1.0", 1j, np.array([1j]), np.array(["a"]), object()])
 def test_plain_tree_refuses_what_is_not_numbers(value):
-    """Are None, strings, complex numbers, bools and objects refused with a plain message?"""
+    """Are None, strings, complex numbers and objects refused with a plain message?"""
     with pytest.raises(Malformed):
         to_plain_tree(value)
+
+
+def test_a_judge_reads_int_and_bool_answers_as_numbers():
+    """Does an answer of ints or bools get judged by its values, not refused for its dtype?"""
+    cases = draw_cases("grad_output", 0)
+    as_ints = PartRun(
+        "grad_output",
+        [CallOutcome(value=np.zeros(c.expected["delta3"].shape, dtype=np.int64)) for c in cases],
+    )
+    result = judge("grad_output", cases, as_ints)
+    assert result.score == 0 and result.error is None
+    assert "differs from the expected values" in " ".join(result.components[0].problems)
 
 
 def test_scrub_hides_real_numbers_but_keeps_shapes():
@@ -91,13 +109,19 @@ def test_nan_answers_are_wrong_not_crashes():
     assert math.isinf(result.leaf_errors["dW3"])
 
 
-def test_every_contract_part_has_its_points():
-    """Do the parts and points match COURSE.md's exercise contract (17 + 14 points)?"""
-    by_assignment = {}
+def test_every_part_splits_its_points_into_its_components():
+    """Do each part's components add up to exactly the points the contract gives it?"""
     for part in PARTS.values():
-        by_assignment[part.assignment] = by_assignment.get(part.assignment, 0) + part.points
-        assert abs(sum(p for p, _ in part.components.values()) - part.points) < 1e-9
-    assert by_assignment == {"mlp_backprop": 17, "logistic_hessian": 14}
+        assert abs(sum(p for p, _ in part.components.values()) - part.points) < 1e-9, part.name
+
+
+def test_every_assignment_has_its_parts_in_the_contract():
+    """Does each assignment of the contract have graded parts, each registered as a check?"""
+    c = contract()
+    for a in c.assignments:
+        assert c.parts_of(a.name), a.name
+        assert c.points(a.name) == sum(PARTS[p.name].points for p in c.parts_of(a.name))
+    assert {p.name for p in c.parts} == set(PARTS)
 
 
 def test_error_messages_from_the_sandbox_are_scrubbed():

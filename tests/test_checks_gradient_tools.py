@@ -56,11 +56,28 @@ def test_numerical_gradient_reference_and_loop_versions_score_full_marks():
     assert check_function("numerical_gradient", ref.numerical_gradient).score == 2
 
 
-def test_forward_differences_lose_the_accuracy_point():
+def test_forward_differences_are_caught_and_named():
     """Are forward differences caught by the large-curvature test functions, and named?"""
     result = check_function("numerical_gradient", numgrad_forward)
-    assert result.score == 1
+    assert result.score == 0  # "theta unchanged" is not earned beside a wrong gradient
     assert "forward-differences" in [n for n, _ in result.diagnoses]
+
+
+@pytest.mark.parametrize(
+    "stub",
+    [
+        lambda f, theta, eps=1e-6: np.zeros_like(theta),
+        lambda f, theta, eps=1e-6: np.ones_like(theta),
+        lambda f, theta, eps=1e-6: np.array(theta, copy=True),
+    ],
+    ids=["zeros", "ones", "its-input"],
+)
+def test_doing_nothing_earns_nothing(stub):
+    """Does a function that leaves theta alone but computes nothing earn 0, not the side point?"""
+    result = check_function("numerical_gradient", stub)
+    assert result.score == 0
+    unchanged = next(c for c in result.components if c.name == "theta unchanged")
+    assert "right values" in " ".join(unchanged.problems)
 
 
 def test_mutating_theta_loses_the_unchanged_point():

@@ -159,7 +159,7 @@ def fit_one_step(X, y, tol=1e-10, max_iter=50):
         ("sigmoid", sigmoid_ratio, "sigmoid-overflow-warning", 0),
         ("logistic_loss", loss_naive, "unstable-log-sigmoid", 1),
         ("logistic_loss", loss_log_linear, "log-of-linear", 0),
-        ("logistic_loss", loss_mean, "extra-1/N", 0),
+        ("logistic_loss", loss_mean, "mean-not-sum", 0),
         ("logistic_grad", grad_per_sample, "gradient-not-summed", 0),
         ("logistic_grad", grad_flipped, "flipped-sign", 0),
         ("logistic_hessian", hessian_no_r, "no-curvature-weights", 0),

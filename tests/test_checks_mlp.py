@@ -8,7 +8,8 @@ import pytest
 from autograder import reference as ref
 from autograder.activations import ACTIVATIONS
 from autograder.checks import PARTS, check_function, draw_cases
-from autograder.checks.mlp import KINK_MARGIN, MLP_PARTS
+from autograder.checks.mlp import MLP_PARTS
+from autograder.checks.mlp_cases import KINK_MARGIN
 from autograder.finite_differences import kink_margin
 
 MLP_NAMES = [p.name for p in MLP_PARTS]

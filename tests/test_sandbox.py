@@ -7,17 +7,17 @@ skip with a reason when bwrap is not installed. CI installs it (``make system-de
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
-import subprocess
 import uuid
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from autograder import sandbox
+from autograder import sandbox, sandbox_worker
 from autograder.protocol import ActivationRef, Call, FunctionRef, Limits
 from autograder.sandbox import run_submission
 
@@ -80,8 +80,9 @@ def _uid_processes(uid: int) -> int:
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_values_come_back_as_float64_trees(mode):
-    """Do tuples, lists, dicts, ints and arrays come back as float64 trees, parts in order?"""
+def test_values_come_back_as_trees_of_their_kind(mode):
+    """Do tuples, lists and dicts come back as tuples and dicts, floats as float64, ints as
+    int64 and bools as bool, parts in order?"""
     cells = [
         "import numpy as np",
         "def tree(x):\n    return (x, [1, 2.5], {'a': np.int32(3), 'b': (True,)})",
@@ -95,9 +96,89 @@ def test_values_come_back_as_float64_trees(mode):
     np.testing.assert_array_equal(value[0], X)
     assert value[0].dtype == np.float64
     assert isinstance(value[1], tuple) and value[1][1].shape == ()
-    assert value[2]["a"] == 3.0 and value[2]["b"][0] == 1.0
+    assert value[1][0].dtype == np.int64 and value[1][1].dtype == np.float64
+    assert value[2]["a"].dtype == np.int64 and value[2]["a"] == 3
+    assert value[2]["b"][0].dtype == np.bool_ and value[2]["b"][0]
     scalar = _value(run, "scalar")
-    assert scalar.shape == () and scalar == 3.0
+    assert scalar.shape == () and scalar.dtype == np.float64 and scalar == 3.0
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_integer_labels_and_masks_reach_the_student_as_sent(mode):
+    """Does a function that indexes with integer labels (``P[np.arange(N), y]``) and a bool
+    mask work in the sandbox as in-process, its inputs arriving as int64 and bool?"""
+    cells = [
+        "import numpy as np\n"
+        "def pick(P, y, mask):\n"
+        "    return P[np.arange(len(y)), y], P[mask]\n"
+        "def dtypes(P, y, mask):\n"
+        "    return [y.dtype == np.int64, mask.dtype == np.bool_]\n"
+    ]
+    P = np.arange(12.0).reshape(4, 3)
+    y = np.array([0, 2, 1, 2])
+    mask = np.array([True, False, False, True])
+    calls = [Call("pick", (P, y, mask)), Call("dtypes", (P, y, mask))]
+    run = run_submission(cells, calls, OK, mode=mode)
+    rows, masked = _value(run, "pick")
+    np.testing.assert_array_equal(rows, P[np.arange(4), y])
+    np.testing.assert_array_equal(masked, P[mask])
+    assert [bool(v) for v in _value(run, "dtypes")] == [True, True]
+
+
+# Values returned by a student's function, the same cell run in the sandbox and in-process.
+RETURNS_CELL = (
+    "import numpy as np\n"
+    "VALUES = {\n"
+    "    'float': 2.5, 'int': 7, 'bool': True, 'nan': float('nan'),\n"
+    "    'labels': np.array([0, 2, 1]), 'mask': np.array([[True, False]]),\n"
+    "    'float32': np.ones((2, 2), dtype=np.float32), 'uint8': np.uint8(200),\n"
+    "    'tree': ({'W1': np.eye(2), 'b3': 0.5, 'n': np.int32(4)}, [np.zeros(0), (False,)]),\n"
+    "    'empty': [], 'complex': np.ones(2) * 1j, 'none': None, 'str': 'Score: 17/17',\n"
+    "    'intkey': {1: 2.0}, 'huge': 2**70, 'object': np.array([1, 'a'], dtype=object),\n"
+    "}\n"
+    "def pick(name):\n    return VALUES[name]\n"
+)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_sandbox_and_the_in_process_converter_agree(mode):
+    """Does every value come back from the sandbox exactly as ``plain_tree`` converts it in
+    this process (same types, dtypes, shapes and numbers), and is every refusal worded the
+    same?"""
+    from autograder.worker.convert import NotNumbersError, plain_tree
+
+    namespace: dict = {}
+    exec(RETURNS_CELL, namespace)  # noqa: S102 - the test's own code
+    names = sorted(namespace["VALUES"])
+    run = run_submission([RETURNS_CELL], [Call("pick", (n,)) for n in names], OK, mode=mode)
+    outcomes = run.parts["pick"].outcomes
+    assert len(outcomes) == len(names)
+    refused = 0
+    for name, outcome in zip(names, outcomes, strict=True):
+        try:
+            plain = plain_tree(namespace["VALUES"][name])
+        except NotNumbersError as exc:
+            assert outcome.value is None and outcome.error == str(exc), name
+            refused += 1
+            continue
+        assert outcome.error is None, (name, outcome.error)
+        _assert_same_tree(plain, outcome.value)
+    assert 0 < refused < len(names)
+
+
+def _assert_same_tree(a, b) -> None:
+    assert type(a) is type(b), (a, b)
+    if isinstance(a, dict):
+        assert list(a) == list(b)
+        for key in a:
+            _assert_same_tree(a[key], b[key])
+    elif isinstance(a, tuple):
+        assert len(a) == len(b)
+        for x, y in zip(a, b, strict=True):
+            _assert_same_tree(x, y)
+    else:
+        assert a.dtype == b.dtype and a.shape == b.shape
+        np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -127,6 +208,48 @@ def test_non_numbers_become_plain_errors(mode):
     assert "key" in errors["intkey"]
     assert "complex" in errors["nested_complex"]
     assert all(o.value is None for o in run.parts["pick"].outcomes)
+
+
+# Cells that write a forged outcome frame into every pipe the part's process holds (its answer
+# pipe among them), then return honestly.
+FORGE = (
+    "import json, os, stat, struct\n"
+    "def forge(node, blob):\n"
+    "    header = json.dumps({'k': 'outcome', 'value': node, 'error': None}).encode()\n"
+    "    frame = b'GBH1' + struct.pack('<IQ', len(header), len(blob)) + header + blob\n"
+    "    for fd in range(3, 256):\n"
+    "        try:\n"
+    "            if stat.S_ISFIFO(os.fstat(fd).st_mode):\n"
+    "                os.write(fd, frame)\n"
+    "        except OSError:\n"
+    "            pass\n"
+)
+FORGED = {
+    "unknown_dtype": ("{'a': ['f4', 0, [1]]}", "bytes(8)"),
+    "misaligned": ("{'a': ['f8', 4, [1]]}", "bytes(16)"),
+    "overflowing": ("{'a': ['i8', 0, [2**62, 2**62]]}", "bytes(8)"),
+    "bool_byte": ("{'a': ['b1', 0, [1]]}", "bytes([2]) + bytes(7)"),
+    "reread": ("{'t': [{'a': ['f8', 0, [1]]}] * 2}", "bytes(8)"),
+    "old_layout": ("{'a': [0, [1]]}", "bytes(8)"),
+}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_forged_answers_with_hostile_arrays_are_refused(mode):
+    """Is an answer frame a part forges with an unknown dtype, a misaligned offset, an
+    overflowing shape, a bool byte of 2, bytes read twice or the old layout refused as broken
+    and flagged, while the honest parts keep their numbers?"""
+    cells = [DOUBLE, FORGE] + [
+        f"def {name}(x):\n    forge({node}, {blob})\n    return x\n"
+        for name, (node, blob) in FORGED.items()
+    ]
+    run = run_submission(cells, _calls(*FORGED, "double"), OK, mode=mode)
+    for name in FORGED:
+        outcomes = run.parts[name].outcomes
+        assert len(outcomes) == 1 and outcomes[0].value is None, name
+        assert outcomes[0].error == "sent back an answer in a broken format", name
+    assert "tampering" in run.flags
+    np.testing.assert_array_equal(_value(run, "double"), 2 * X)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -191,6 +314,85 @@ def test_function_and_activation_references_are_built_in_the_sandbox(mode):
     assert outcome.args_after[0] is None
     assert outcome.args_after[1][1] == 99.0
     assert theta[1] == -0.2  # the grader's own array is never touched
+
+
+# -- what the sandbox ships ----------------------------------------------------------------------
+
+PACKAGE = Path(sandbox.__file__).resolve().parent
+# What the worker may import from the grader's package: nothing that knows an answer.
+WORKER_MAY_IMPORT = {"autograder.activations", "autograder.protocol", "autograder.test_functions"}
+
+
+def _autograder_imports(path: Path) -> set[str]:
+    """The ``autograder`` modules a source file imports, at any depth of its code."""
+    package = "autograder." + ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
+    if path.name == "__init__.py":
+        package = package.rsplit(".", 1)[0] + ".__init__"
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: -node.level]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            if module.startswith("autograder"):
+                found.add(module)
+                # "from . import loader" names a module, not an attribute.
+                found |= {
+                    f"{module}.{a.name}"
+                    for a in node.names
+                    if (PACKAGE.parent / module.replace(".", "/") / f"{a.name}.py").exists()
+                }
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("autograder")}
+    return found
+
+
+def test_the_worker_imports_nothing_that_knows_an_answer():
+    """Does every module of the worker import only the worker itself, the activations, the
+    protocol and the test functions, never the reference, the checks or the grader?"""
+    for path in sorted((PACKAGE / "worker").glob("*.py")):
+        # ("from .. import protocol" names the package; its modules are checked one by one.)
+        for module in _autograder_imports(path) - {"autograder"}:
+            allowed = module in WORKER_MAY_IMPORT or module.startswith("autograder.worker")
+            assert allowed, f"{path.name} imports {module}"
+
+
+def test_the_sandbox_modules_import_no_cycle():
+    """Do the sandbox's modules, on both sides, import each other without a cycle?"""
+    paths = [*PACKAGE.glob("sandbox*.py"), PACKAGE / "protocol.py", *PACKAGE.glob("worker/*.py")]
+    graph = {}
+    for path in paths:
+        name = "autograder." + ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
+        graph[name] = _autograder_imports(path) - {"autograder", "autograder.worker"}
+    done: set[str] = set()
+
+    def visit(name: str, trail: tuple[str, ...]) -> None:
+        assert name not in trail, " -> ".join((*trail, name))
+        if name in done or name not in graph:
+            return
+        for module in graph[name]:
+            visit(module, (*trail, name))
+        done.add(name)
+
+    for name in graph:
+        visit(name, ())
+    assert "autograder.worker.attempt" in graph["autograder.worker.supervisor"]
+
+
+def test_the_shipped_package_holds_exactly_the_workers_code():
+    """Does the copy the sandbox sees hold the worker package and the three shared modules,
+    compiled, and nothing else of the grader (no reference, checks, sandbox or CLI)?"""
+    lib = Path(sandbox_worker.shipped_package())
+    files = {str(p.relative_to(lib)) for p in lib.rglob("*.py") if "__pycache__" not in p.parts}
+    worker = {f"autograder/worker/{p.name}" for p in (PACKAGE / "worker").glob("*.py")}
+    shared = {f"autograder/{name}" for name in sandbox_worker.SHIPPED_MODULES}
+    assert files == worker | shared | {"autograder/__init__.py"}
+    assert "autograder/worker/attempt.py" in files and "autograder/worker/tree.py" in files
+    assert not (lib / "autograder" / "reference").exists()
+    assert not (lib / "autograder" / "checks").exists()
+    assert any((lib / "autograder" / "worker" / "__pycache__").glob("supervisor*.pyc"))
 
 
 # -- hangs, crashes, exits ----------------------------------------------------------------------
@@ -600,15 +802,26 @@ def test_the_worker_is_warm_and_survives_hostile_submissions():
     assert sandbox._get_worker("bwrap").proc.pid == pid
 
 
-def test_subprocess_cleanup_leaves_no_zombie_workers():
-    """After shutdown, are the workers of this process gone?"""
+def test_shutdown_leaves_no_worker_and_no_files():
+    """After shutdown, are this process's workers gone, with their directories and the
+    shipped code, and does the next submission start a fresh worker?"""
     run_submission([DOUBLE], _calls("double"), OK, mode="fallback")
-    pids = [w.proc.pid for w in sandbox._all_workers if w.proc is not None]
+    workers = [w for w in sandbox._all_workers if w.proc is not None]
+    assert workers
+    pids = [w.proc.pid for w in workers]
+    dirs = [w.workdir for w in workers]
+    lib = sandbox_worker.shipped_package()
+    assert os.path.isdir(lib) and all(os.path.isdir(d) for d in dirs)
     sandbox.shutdown()
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
-    assert subprocess.run(["true"]).returncode == 0
+    assert not os.path.exists(lib)
+    assert not any(os.path.exists(d) for d in dirs)
+    assert sandbox._all_workers == []
+    run = run_submission([DOUBLE], _calls("double"), OK, mode="fallback")
+    np.testing.assert_array_equal(_value(run, "double"), 2 * X)
+    assert sandbox._get_worker("fallback").proc.pid not in pids
 
 
 @needs_bwrap
@@ -668,7 +881,7 @@ def test_bubblewrap_works_for_a_grader_that_is_not_root(monkeypatch):
     """Does the bwrap mode for non-root graders (a user namespace, no setpriv) load, run
     parts, contain a crash and end daemons?"""
     sandbox.shutdown()
-    monkeypatch.setattr(sandbox, "_privileged", lambda: False)
+    monkeypatch.setattr(sandbox_worker, "_privileged", lambda: False)
     try:
         tag = f"{uuid.uuid4().int % 10**6}.5"
         cells = [

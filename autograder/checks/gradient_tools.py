@@ -21,7 +21,10 @@ from ..contract import Arg, ArgKind, PartSpec
 from ..finite_differences import relative_error as contract_relative_error
 from ..protocol import Call, CallOutcome, FunctionRef
 from ..test_functions import TEST_FUNCTIONS
-from .core import Case, Malformed, Part, Slip
+from .cases import Case
+from .convert import Malformed
+from .part import Part
+from .slips import Slip
 
 __all__ = ["NUMERICAL_GRADIENT_TOL", "RELATIVE_ERROR_FACTOR", "GRADIENT_TOOL_PARTS"]
 
@@ -58,11 +61,6 @@ def _function_data(rng, name, shape):
     return {"s": s}, rng.normal(0.0, 0.02, shape)
 
 
-def _exact(case):
-    fn = TEST_FUNCTIONS[case.context["function"]]
-    return fn.grad(case.context["theta"], **case.context["data"])
-
-
 def _forward_difference(case, eps=1e-6):
     fn = TEST_FUNCTIONS[case.context["function"]]
     theta, data = case.context["theta"], case.context["data"]
@@ -88,7 +86,6 @@ class NumericalGradient(Part):
         "array shaped like theta; theta left unchanged",
     )
     components = {"gradient": (1, ("gradient",)), "theta unchanged": (1, ())}
-    scale_slips = False
     match_tol = NUMERICAL_GRADIENT_TOL
     checks = (
         "The result against the exact gradient of test functions with large curvature, for "
@@ -162,7 +159,6 @@ class RelativeError(Part):
         "relative_error", ASSIGNMENT, 1, (Arg("a", shape="any"), Arg("b", shape="any")), "float"
     )
     components = {"relative error": (1, ())}
-    scale_slips = False
     checks = (
         "Properties any standard relative error has: 0 for equal inputs (zeros included), "
         "the same with the arguments swapped, unchanged when both are scaled, and within a "

@@ -1,7 +1,7 @@
 """Calling a student's function in the current process and turning the answer into plain data.
 
 Used where the student's code already shares the process: nbgrader's kernel (the hidden test
-blocks) and the tests of the judges. The answers go through :func:`~.core.to_plain_tree`, so
+blocks) and the tests of the judges. The answers go through :func:`~.convert.to_plain_tree`, so
 the judges see exactly what they would see from the sandbox.
 """
 
@@ -17,9 +17,10 @@ from typing import Any
 import numpy as np
 
 from ..activations import ACTIVATIONS
-from ..protocol import ActivationRef, Call, CallOutcome, FunctionRef, PartRun
+from ..protocol import ActivationRef, Call, CallOutcome, Flag, FunctionRef, PartRun
 from ..test_functions import STRICT_FLOATING_POINT_PARTS, bind
-from .core import Malformed, to_plain_tree
+from ..worker.convert import plain_args_after
+from .convert import Malformed, to_plain_tree
 
 __all__ = [
     "call_in_process",
@@ -88,11 +89,7 @@ def call_in_process(fn, call: Call) -> CallOutcome:
         return CallOutcome(error=str(exc))
     except Exception as exc:  # student code may raise anything; it becomes feedback
         return CallOutcome(error=_error_text(exc))
-    after = None
-    if call.return_args:
-        after = tuple(
-            np.array(a, dtype=np.float64) if isinstance(a, np.ndarray) else None for a in args
-        )
+    after = plain_args_after(args) if call.return_args else None
     return CallOutcome(value=plain, args_after=after)
 
 
@@ -111,7 +108,7 @@ def run_part_in_process(fn, calls: list[Call]) -> PartRun:
     """
     part = calls[0].part if calls else ""
     if fn is None or not callable(fn):
-        return PartRun(part, error="not defined", flags={"missing"})
+        return PartRun(part, error="not defined", flags={Flag.MISSING})
     return PartRun(part, [call_in_process(fn, c) for c in calls])
 
 

@@ -13,10 +13,22 @@ import numpy as np
 from .. import reference as ref
 from ..contract import Arg, ArgKind, PartSpec
 from ..finite_differences import numerical_hessian
-from ..protocol import Call
-from .core import Case, Malformed, Part, Slip
+from ..protocol import Call, Flag
+from ..results import Diagnosis
+from .cases import Case
+from .logistic_cases import (
+    FIT_TOL,
+    LARGE_M,
+    LARGE_MARGIN,
+    curvature,
+    newton_scenarios,
+    one_array,
+    scenarios,
+)
+from .part import Part
+from .slips import LOGISTIC_SCALE_SLIPS, Slip
 
-__all__ = ["FIT_TOL", "LOGISTIC_PARTS"]
+__all__ = ["LOGISTIC_PARTS"]
 
 ASSIGNMENT = "logistic_hessian"
 
@@ -25,92 +37,23 @@ W = Arg("w", shape="(m,)")
 X = Arg("X", shape="(N, m)")
 Y = Arg("y", shape="(N,)")
 
-#: ``(N, m)`` for the loss, gradient and Hessian cases: a batch with a bias column, one
-#: sample, one feature, more features than samples, a larger batch.
-SHAPES = [(8, 3), (1, 2), (5, 1), (3, 5), (20, 4)]
-#: ``(N, m)`` for Newton: enough samples for an invertible Hessian and a finite optimum.
-NEWTON_SHAPES = [(30, 2), (40, 3), (60, 4)]
-#: A fitted ``w`` must match the reference's optimum this closely: Newton converges
-#: quadratically, so with the contract's ``tol=1e-10`` both land within ~1e-12 of the optimum;
-#: stopping after a few steps misses by 1e-3 or more.
-FIT_TOL = 1e-6
-#: Features of the memory case of ``hessian_diagonal``: its m x m Hessian, 8 m^2 = 3.2 GB, does
-#: not fit in the sandbox's 2 GiB, while the diagonal needs 3 m numbers.
-LARGE_M = 20_000
-#: ``|X w|`` of the "large" loss case: far beyond where ``sigmoid`` rounds to 0 or 1 (about
-#: 37), where ``log(sigmoid(z))`` gives ``-inf`` unless the loss is written stably.
-LARGE_MARGIN = 800.0
-
-
-def _data(rng, N, m, bias=True):
-    X = rng.normal(0.0, 1.0, (N, m))
-    if bias and m > 1:
-        X[:, 0] = 1.0
-    w = rng.normal(0.0, 1.0, m)
-    y = (rng.uniform(size=N) < ref.sigmoid(X @ w)).astype(np.float64)
-    return X, y, rng.normal(0.0, 0.7, m)
-
-
-def _scenarios(rng):
-    out = []
-    for N, m in SHAPES:
-        X, y, w = _data(rng, N, m)
-        out.append({"X": X, "y": y, "w": w, "N": N, "label": f"N={N}, m={m}"})
-    return out
-
-
-def _newton_scenarios(rng):
-    out = []
-    for N, m in NEWTON_SHAPES:
-        for _ in range(1000):
-            X, y, w = _data(rng, N, m)
-            # Flip a fifth of the labels: overlapping classes make a finite optimum likely.
-            flip = rng.uniform(size=N) < 0.2
-            y = np.where(flip, 1.0 - y, y)
-            try:
-                with np.errstate(all="ignore"):
-                    w_fit = ref.fit_newton(X, y)
-            except np.linalg.LinAlgError:
-                continue
-            # A finite optimum exists (the data are not separable) and was reached.
-            grad = ref.logistic_grad(w_fit, X, y)
-            if (
-                np.all(np.isfinite(w_fit))
-                and np.max(np.abs(w_fit)) < 10
-                and np.max(np.abs(grad)) < 1e-8
-            ):
-                break
-        else:  # pragma: no cover - 1000 draws without a finite optimum
-            raise RuntimeError("could not draw a non-separable data set")
-        out.append({"X": X, "y": y, "w": 0.3 * w, "N": N, "label": f"N={N}, m={m}", "w_fit": w_fit})
-    return out
-
-
-def _one(value, name):
-    if isinstance(value, (tuple, dict)):
-        raise Malformed(f"returned a tuple or dict; expected `{name}` as one array")
-    return value
-
-
-def _curvature(s):
-    p = ref.sigmoid(s["X"] @ s["w"])
-    return p, p * (1.0 - p)
-
 
 class _LogisticPart(Part):
     leaf = ""
+    scale_slips = LOGISTIC_SCALE_SLIPS
 
     def make_cases(self, rng):
-        return [self.case(s) for s in _scenarios(rng)]
+        return [self.case(s) for s in scenarios(rng)]
 
     def extract(self, value):
-        return {self.leaf: _one(value, self.leaf)}
+        return {self.leaf: one_array(value, self.leaf)}
 
 
 # ---------------------------------------------------------------------------------- sigmoid
 
 
 class Sigmoid(_LogisticPart):
+    scale_slips = ()
     spec = PartSpec(
         "sigmoid",
         ASSIGNMENT,
@@ -120,7 +63,6 @@ class Sigmoid(_LogisticPart):
     )
     leaf = "sigma"
     components = {"sigma": (1, ("sigma",))}
-    scale_slips = False
     checks = (
         "Values against the reference for vectors, a matrix, a 0-d array and inputs up to "
         "|z| = 1e4, where no overflow warning and no nan may appear.",
@@ -159,13 +101,13 @@ class Sigmoid(_LogisticPart):
         errors = " ".join(o.error or "" for o in run.outcomes)
         if "overflow" in errors or "FloatingPointError" in errors:
             result.diagnoses.append(
-                (
+                Diagnosis(
                     "sigmoid-overflow-warning",
                     "`exp(-z)` overflows for large negative z (a RuntimeWarning); compute "
                     "`exp(-|z|)`, which is at most 1, and choose the formula by the sign of z",
                 )
             )
-            result.flags.add("overflow")
+            result.flags.add(Flag.OVERFLOW)
         return result
 
 
@@ -183,7 +125,7 @@ class LogisticLoss(_LogisticPart):
 
     def make_cases(self, rng):
         cases = []
-        for s in _scenarios(rng):
+        for s in scenarios(rng):
             cases.append(
                 Case(
                     Call(self.name, (s["w"].copy(), s["X"].copy(), s["y"].copy())),
@@ -192,7 +134,7 @@ class LogisticLoss(_LogisticPart):
                     s,
                 )
             )
-        for s in _scenarios(rng)[:2]:
+        for s in scenarios(rng)[:2]:
             z = s["X"] @ s["w"]
             w = s["w"] * LARGE_MARGIN / max(np.max(np.abs(z)), 1e-3)
             # Labels that disagree with the sign of Xw: the terms where sigmoid rounds to 0.
@@ -210,7 +152,7 @@ class LogisticLoss(_LogisticPart):
         return cases
 
     def extract(self, value):
-        return {"loss": _one(value, "loss"), "loss_large": _one(value, "loss")}
+        return {"loss": one_array(value, "loss"), "loss_large": one_array(value, "loss")}
 
     def slips(self):
         def log_of_linear(case):
@@ -267,7 +209,7 @@ class LogisticGrad(_LogisticPart):
     def slips(self):
         def per_sample(case):
             s = case.context
-            p, _ = _curvature(s)
+            p, _ = curvature(s)
             return {"grad": (p - s["y"])[:, None] * s["X"]}
 
         def no_sigmoid(case):
@@ -293,23 +235,26 @@ class LogisticGrad(_LogisticPart):
 
 
 def _hessian_slips(diagonal: bool):
-    def make(fn):
+    def make(weights, factor=lambda s: 1.0):
+        # A slip that weights sample n by weights(s)[n] (times a constant factor). For the
+        # diagonal, `w @ X**2` directly: forming X.T X for the many-features case would take
+        # the grader gigabytes.
         def answer(case):
-            H = fn(case.context)
-            return {"H": np.diag(H) if diagonal and H.ndim == 2 else H}
+            s = case.context
+            w = weights(s)
+            H = (w @ s["X"] ** 2) if diagonal else s["X"].T @ (w[:, None] * s["X"])
+            return {"H": factor(s) * H}
 
         return answer
 
     def no_weights(s):
-        return s["X"].T @ s["X"]
+        return np.ones(s["X"].shape[0])
 
     def p_only(s):
-        p, _ = _curvature(s)
-        return s["X"].T @ (p[:, None] * s["X"])
+        return curvature(s)[0]
 
     def summed_r(s):
-        _, r = _curvature(s)
-        return np.sum(r) * (s["X"].T @ s["X"])
+        return float(np.sum(curvature(s)[1]))
 
     slips = [
         Slip(
@@ -327,13 +272,13 @@ def _hessian_slips(diagonal: bool):
             "R-as-a-number",
             "multiplies `X.T X` by the sum of the weights; each sample needs its own weight, "
             "`H_ij = sum_n r_n X_ni X_nj` (keep the index n on both factors)",
-            make(summed_r),
+            make(no_weights, summed_r),
         ),
     ]
     if diagonal:
 
         def no_square(s):
-            _, r = _curvature(s)
+            _, r = curvature(s)
             return r @ s["X"]
 
         slips.append(
@@ -403,7 +348,7 @@ class HessianDiagonal(_LogisticPart):
         return cases
 
     def extract(self, value):
-        return {"H": _one(value, "h"), "H_large": _one(value, "h")}
+        return {"H": one_array(value, "h"), "H_large": one_array(value, "h")}
 
     def judge(self, cases, run, seed=None):
         result = super().judge(cases, run, seed)
@@ -411,7 +356,7 @@ class HessianDiagonal(_LogisticPart):
         errors = [run.outcomes[i].error or "" for i in large if i < len(run.outcomes)]
         if any("memory" in e.lower() for e in errors):
             result.diagnoses.append(
-                (
+                Diagnosis(
                     "formed-the-matrix",
                     "`hessian_diagonal` ran out of memory with m = "
                     f"{LARGE_M} features: it builds the m x m matrix ({LARGE_M}^2 numbers, "
@@ -436,7 +381,12 @@ class HessianDiagonal(_LogisticPart):
     def slips(self):
         return _hessian_slips(diagonal=True)
 
-    def _generic_diagnoses(self, leaf, ran):
+    def diagnose_leaf(self, leaf, cases, received):
+        ran = [
+            (c, r[leaf])
+            for c, r in zip(cases, received, strict=True)
+            if r and leaf in r and leaf in c.expected
+        ]
         full = [
             got.shape == (c.expected[leaf].size,) * 2
             and np.allclose(np.diag(got), c.expected[leaf], rtol=1e-6, atol=1e-12)
@@ -444,13 +394,13 @@ class HessianDiagonal(_LogisticPart):
         ]
         if all(full) and any(c.expected[leaf].size > 1 for c, _ in ran):
             return [
-                (
+                Diagnosis(
                     "full-matrix",
                     "`hessian_diagonal` returns the whole m x m matrix; return only its "
                     "diagonal, `(m,)`, computed without forming the matrix",
                 )
             ]
-        return super()._generic_diagnoses(leaf, ran)
+        return super().diagnose_leaf(leaf, cases, received)
 
 
 # ------------------------------------------------------------------------------ newton_step
@@ -458,9 +408,9 @@ class HessianDiagonal(_LogisticPart):
 
 class NewtonStep(_LogisticPart):
     spec = PartSpec("newton_step", ASSIGNMENT, 2, (W, X, Y), "w_new (m,)")
+    scale_slips = ()
     leaf = "w"
     components = {"w_new": (2, ("w",))}
-    scale_slips = False
     checks = (
         "The new `w` after one step `w - H^{-1} grad` against the reference, from several "
         "starting points and data sets.",
@@ -474,7 +424,7 @@ class NewtonStep(_LogisticPart):
                 s["label"],
                 s,
             )
-            for s in _newton_scenarios(rng)
+            for s in newton_scenarios(rng)
         ]
 
     def slips(self):
@@ -529,6 +479,7 @@ class NewtonStep(_LogisticPart):
 
 
 class FitNewton(_LogisticPart):
+    scale_slips = ()
     spec = PartSpec(
         "fit_newton",
         ASSIGNMENT,
@@ -543,7 +494,6 @@ class FitNewton(_LogisticPart):
     )
     leaf = "w"
     components = {"w_fit": (2, ("w",))}
-    scale_slips = False
     match_tol = FIT_TOL
     checks = (
         "The fitted `w` against the maximum-likelihood weights (where the reference's "
@@ -552,7 +502,7 @@ class FitNewton(_LogisticPart):
 
     def make_cases(self, rng):
         cases = []
-        for i, s in enumerate(_newton_scenarios(rng)):
+        for i, s in enumerate(newton_scenarios(rng)):
             kwargs = {"tol": 1e-12} if i == 2 else {}
             cases.append(
                 Case(

@@ -1,6 +1,6 @@
 """Checks of ``mlp_backprop.ipynb``: forward pass, loss and every backpropagated gradient.
 
-Every part is fed inputs the grader draws (:func:`scenarios`: several shapes including
+Every part is fed inputs the grader draws (:func:`.mlp_cases.scenarios`: several shapes including
 ``N = 1``, widths of 1, non-square and square layers, every activation) with upstream values
 from the reference, so a slip in one part costs that part only. Gradients are compared with
 the reference and with central differences of the reference loss along random directions.
@@ -8,18 +8,27 @@ the reference and with central differences of the reference loss along random di
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from .. import reference as ref
-from ..activations import ACTIVATIONS
 from ..contract import Arg, ArgKind, PartSpec
-from ..finite_differences import kink_margin
 from ..protocol import ActivationRef, Call
-from .core import Case, Malformed, Part, Slip
+from .cases import Case
+from .convert import Malformed
+from .mlp_cases import (
+    as_array,
+    copy_cache,
+    copy_params,
+    expect_tuple,
+    loss_of,
+    loss_of_z1,
+    loss_of_z2,
+    scenarios,
+)
+from .part import Part
+from .slips import MSE_SCALE_SLIPS, Slip
 
-__all__ = ["MLP_PARTS", "scenarios"]
+__all__ = ["MLP_PARTS"]
 
 ASSIGNMENT = "mlp_backprop"
 
@@ -32,133 +41,10 @@ CACHE = Arg("cache", ArgKind.PARAMS, "Z1, H1 (N, d1); Z2, H2 (N, d2)")
 PARAMS = Arg("params", ArgKind.PARAMS, "W1 (m, d1), b1 (d1,), W2 (d1, d2), b2 (d2,), W3 (d2,), b3")
 G = Arg("g", ArgKind.ACTIVATION)
 
-#: ``(N, m, d1, d2)`` of the cases: a typical batch, a single sample, widths of one, square
-#: layers (where ``X`` and ``H1``, or ``W2`` and ``W2.T``, could be confused without a shape
-#: error, so such slips show in the numbers), and tall/wide layers.
-SHAPES = [(5, 3, 4, 2), (1, 2, 3, 3), (4, 1, 1, 1), (6, 3, 3, 3), (3, 4, 2, 5), (7, 2, 5, 1)]
-#: Activation per case, in the order of :data:`SHAPES`: every activation at least once, ReLU
-#: (the one with a kink and a zero slope) twice.
-CASE_ACTIVATIONS = ["tanh", "relu", "softplus", "leaky_relu", "identity", "relu"]
-#: Pre-activations are kept at least this far from an activation's kink, so a central
-#: difference with step 1e-6 along a unit direction never straddles it (the inputs move a
-#: pre-activation by at most ~1e-5).
-KINK_MARGIN = 1e-3
-
-
-def _draw(rng, N, m, d1, d2, g):
-    """Inputs, labels and parameters whose pre-activations stay away from ``g``'s kinks, with
-    every unit of a kinked activation active on some sample."""
-    for _ in range(1000):
-        X = rng.normal(0.0, 1.0, (N, m))
-        y = rng.normal(0.0, 1.0, N)
-        params = ref.init_params(m, d1, d2, rng)
-        _, cache = ref.forward(X, params, g)
-        if kink_margin(g, cache["Z1"], cache["Z2"]) < KINK_MARGIN:
-            continue
-        if not g.smooth and not all((Z > 0).any(axis=0).all() for Z in (cache["Z1"], cache["Z2"])):
-            continue  # a unit dead on the whole batch has zero gradients: a weak test
-        return X, y, params
-    raise RuntimeError("could not draw inputs away from the kink")  # pragma: no cover
-
-
-def scenarios(rng: np.random.Generator) -> list[dict[str, Any]]:
-    """The MLP settings all parts draw from, with the reference's forward and backward values.
-
-    Parameters
-    ----------
-    rng : numpy.random.Generator
-
-    Returns
-    -------
-    list of dict
-        Keys ``X (N, m)``, ``y (N,)``, ``params``, ``g`` (the activation object), ``N``,
-        ``label``, ``y_hat (N,)``, ``cache``, ``delta3 (N,)``, ``delta2 (N, d2)``,
-        ``grads``.
-    """
-    out = []
-    for (N, m, d1, d2), gname in zip(SHAPES, CASE_ACTIVATIONS, strict=True):
-        g = ACTIVATIONS[gname]
-        X, y, params = _draw(rng, N, m, d1, d2, g)
-        y_hat, cache = ref.forward(X, params, g)
-        delta3 = ref.grad_output(y_hat, y)
-        _, _, delta2 = ref.grad_layer2(delta3, cache, params, g)
-        out.append(
-            {
-                "X": X,
-                "y": y,
-                "params": params,
-                "g": g,
-                "N": N,
-                "label": f"N={N}, m={m}, d1={d1}, d2={d2}, g={gname}",
-                "y_hat": y_hat,
-                "cache": cache,
-                "delta3": delta3,
-                "delta2": delta2,
-                "grads": ref.backward(X, y, params, g),
-            }
-        )
-    return out
-
-
-def _copy_params(params):
-    return {
-        k: (np.array(v, dtype=np.float64) if k != "b3" else float(v)) for k, v in params.items()
-    }
-
-
-def _copy_cache(cache):
-    return {k: np.array(v, dtype=np.float64) for k, v in cache.items()}
-
-
-def _loss_of(s, name):
-    """``L`` as a function of one parameter, the others fixed: a finite-difference witness."""
-
-    def f(theta):
-        params = dict(s["params"], **{name: theta if name != "b3" else float(theta)})
-        return ref.mse_loss(ref.forward(s["X"], params, s["g"])[0], s["y"])
-
-    theta = np.array(s["params"][name], dtype=np.float64)
-    return f, theta
-
-
-def _loss_of_z2(s):
-    p, g = s["params"], s["g"]
-
-    def f(Z2):
-        return ref.mse_loss(g.f(Z2) @ p["W3"] + p["b3"], s["y"])
-
-    return f, np.array(s["cache"]["Z2"])
-
-
-def _loss_of_z1(s):
-    p, g = s["params"], s["g"]
-
-    def f(Z1):
-        H2 = g.f(g.f(Z1) @ p["W2"] + p["b2"])
-        return ref.mse_loss(H2 @ p["W3"] + p["b3"], s["y"])
-
-    return f, np.array(s["cache"]["Z1"])
-
-
-def _tuple(value, n, names):
-    if not isinstance(value, tuple) or len(value) != n:
-        got = f"a tuple of {len(value)}" if isinstance(value, tuple) else "a single array"
-        raise Malformed(f"returned {got}; expected a tuple ({', '.join(names)})")
-    return value
-
-
-def _array(value, name):
-    if isinstance(value, dict):
-        raise Malformed(f"`{name}` is a dict, expected an array")
-    if isinstance(value, tuple):
-        try:
-            return np.array(value, dtype=np.float64)
-        except ValueError as exc:
-            raise Malformed(f"`{name}` is a ragged sequence, expected an array") from exc
-    return value
-
 
 class _MLPPart(Part):
+    scale_slips = MSE_SCALE_SLIPS
+
     def make_cases(self, rng):
         return [self.case(s) for s in scenarios(rng)]
 
@@ -213,18 +99,18 @@ class Forward(_MLPPart):
 
     def case(self, s):
         return Case(
-            Call(self.name, (s["X"], _copy_params(s["params"]), ActivationRef(s["g"].name))),
+            Call(self.name, (s["X"], copy_params(s["params"]), ActivationRef(s["g"].name))),
             {"y_hat": s["y_hat"], **s["cache"]},
             s["label"],
             s,
         )
 
     def extract(self, value):
-        y_hat, cache = _tuple(value, 2, ["y_hat", "cache"])
+        y_hat, cache = expect_tuple(value, 2, ["y_hat", "cache"])
         if not isinstance(cache, dict):
             raise Malformed("the cache is not a dict with keys 'Z1', 'H1', 'Z2', 'H2'")
-        out = {"y_hat": _array(y_hat, "y_hat")}
-        out.update({k: _array(cache[k], k) for k in ("Z1", "H1", "Z2", "H2") if k in cache})
+        out = {"y_hat": as_array(y_hat, "y_hat")}
+        out.update({k: as_array(cache[k], k) for k in ("Z1", "H1", "Z2", "H2") if k in cache})
         return out
 
     def slips(self):
@@ -272,7 +158,7 @@ class MSELoss(_MLPPart):
         )
 
     def extract(self, value):
-        return {"loss": _array(value, "loss")}
+        return {"loss": as_array(value, "loss")}
 
     def slips(self):
         def rmse(case):
@@ -312,7 +198,7 @@ class GradOutput(_MLPPart):
         )
 
     def extract(self, value):
-        return {"delta3": _array(value, "delta3")}
+        return {"delta3": as_array(value, "delta3")}
 
 
 # ------------------------------------------------------------------------------ grad_layer3
@@ -329,16 +215,16 @@ class GradLayer3(_MLPPart):
 
     def case(self, s):
         return Case(
-            Call(self.name, (s["delta3"].copy(), _copy_cache(s["cache"]))),
+            Call(self.name, (s["delta3"].copy(), copy_cache(s["cache"]))),
             {"dW3": s["grads"]["W3"], "db3": np.array(s["grads"]["b3"])},
             s["label"],
             s,
-            {"dW3": _loss_of(s, "W3"), "db3": _loss_of(s, "b3")},
+            {"dW3": loss_of(s, "W3"), "db3": loss_of(s, "b3")},
         )
 
     def extract(self, value):
-        dW3, db3 = _tuple(value, 2, ["dW3", "db3"])
-        return {"dW3": _array(dW3, "dW3"), "db3": _array(db3, "db3")}
+        dW3, db3 = expect_tuple(value, 2, ["dW3", "db3"])
+        return {"dW3": as_array(dW3, "dW3"), "db3": as_array(db3, "db3")}
 
     def slips(self):
         def from_h1(case):
@@ -389,23 +275,23 @@ class GradLayer2(_MLPPart):
                 self.name,
                 (
                     s["delta3"].copy(),
-                    _copy_cache(s["cache"]),
-                    _copy_params(s["params"]),
+                    copy_cache(s["cache"]),
+                    copy_params(s["params"]),
                     ActivationRef(s["g"].name),
                 ),
             ),
             {"dW2": s["grads"]["W2"], "db2": s["grads"]["b2"], "delta2": s["delta2"]},
             s["label"],
             s,
-            {"dW2": _loss_of(s, "W2"), "db2": _loss_of(s, "b2"), "delta2": _loss_of_z2(s)},
+            {"dW2": loss_of(s, "W2"), "db2": loss_of(s, "b2"), "delta2": loss_of_z2(s)},
         )
 
     def extract(self, value):
-        dW2, db2, delta2 = _tuple(value, 3, ["dW2", "db2", "delta2"])
+        dW2, db2, delta2 = expect_tuple(value, 3, ["dW2", "db2", "delta2"])
         return {
-            "dW2": _array(dW2, "dW2"),
-            "db2": _array(db2, "db2"),
-            "delta2": _array(delta2, "delta2"),
+            "dW2": as_array(dW2, "dW2"),
+            "db2": as_array(db2, "db2"),
+            "delta2": as_array(delta2, "delta2"),
         }
 
     def slips(self):
@@ -475,23 +361,23 @@ class GradLayer1(_MLPPart):
                 (
                     s["delta2"].copy(),
                     s["X"].copy(),
-                    _copy_cache(s["cache"]),
-                    _copy_params(s["params"]),
+                    copy_cache(s["cache"]),
+                    copy_params(s["params"]),
                     ActivationRef(s["g"].name),
                 ),
             ),
             {"dW1": s["grads"]["W1"], "db1": s["grads"]["b1"], "delta1": delta1},
             s["label"],
             s,
-            {"dW1": _loss_of(s, "W1"), "db1": _loss_of(s, "b1"), "delta1": _loss_of_z1(s)},
+            {"dW1": loss_of(s, "W1"), "db1": loss_of(s, "b1"), "delta1": loss_of_z1(s)},
         )
 
     def extract(self, value):
-        dW1, db1, delta1 = _tuple(value, 3, ["dW1", "db1", "delta1"])
+        dW1, db1, delta1 = expect_tuple(value, 3, ["dW1", "db1", "delta1"])
         return {
-            "dW1": _array(dW1, "dW1"),
-            "db1": _array(db1, "db1"),
-            "delta1": _array(delta1, "delta1"),
+            "dW1": as_array(dW1, "dW1"),
+            "db1": as_array(db1, "db1"),
+            "delta1": as_array(delta1, "delta1"),
         }
 
     def slips(self):
@@ -569,20 +455,20 @@ class Backward(_MLPPart):
                 (
                     s["X"].copy(),
                     s["y"].copy(),
-                    _copy_params(s["params"]),
+                    copy_params(s["params"]),
                     ActivationRef(s["g"].name),
                 ),
             ),
             grads,
             s["label"],
             s,
-            {k: _loss_of(s, k) for k in ref.PARAM_NAMES},
+            {k: loss_of(s, k) for k in ref.PARAM_NAMES},
         )
 
     def extract(self, value):
         if not isinstance(value, dict):
             raise Malformed("returned something other than a dict with the keys of `params`")
-        return {k: _array(value[k], k) for k in ref.PARAM_NAMES if k in value}
+        return {k: as_array(value[k], k) for k in ref.PARAM_NAMES if k in value}
 
     def slips(self):
         return [

@@ -1,4 +1,7 @@
-"""One pytest test per contract part of each submitted notebook (see ``conftest.py``)."""
+"""One pytest test per contract part of each submitted notebook.
+
+The notebooks come from ``--submission PATH``; see :mod:`autograder.pytest_plugin`.
+"""
 
 from __future__ import annotations
 

@@ -10,8 +10,8 @@ trusted beyond being numbers.
 
 One child serves many parts because a fork of the warm process costs milliseconds, more than
 an honest part's whole work. The child ends after a part that left anything behind that could
-change how the next part runs (see :func:`left_state_behind`: tampering, processes, threads,
-signal handlers, timers, rebound names, a changed random state, ...), and the loader forks a
+change how the next part runs (see :mod:`.part_state`: tampering, processes, threads, signal
+handlers, timers, rebound names, a changed random state, ...), and the loader forks a
 fresh one from the untouched loaded notebook for the parts after it; the supervisor likewise
 runs a part that hung or died again, first in a fresh child, before it blames that part. So a
 part that tampers, hangs or crashes costs only itself. What a part leaves inside the notebook's
@@ -26,7 +26,6 @@ import builtins as _builtins_module
 import gc
 import os
 import re
-import resource
 import signal
 import socket
 import sys
@@ -36,11 +35,14 @@ from typing import Any
 
 import numpy as _numpy
 
+from ..protocol import Flag
 from ..test_functions import STRICT_FLOATING_POINT_PARTS
-from .convert import NotNumbersError, describe_error, encode_result, short
+from .convert import NotNumbersError, describe_error, encode_args_after, encode_result, short
 from .isolate import set_child_subreaper
+from .part_state import ProcessState, left_state_behind, process_state
+from .tree import TreeEncoder
 from .watch import Watcher
-from .wire import TreeEncoder, write_frame
+from .wire import write_frame
 
 # Taken before any student code runs: a submission may replace ``numpy`` in sys.modules or
 # patch ``numpy.errstate``, and the grader's own machinery must not use the fake.
@@ -58,29 +60,7 @@ _fork, _waitpid, _close, _exit, _kill = os.fork, os.waitpid, os.close, os._exit,
 _signal, _setitimer, _recv_fds = signal.signal, signal.setitimer, socket.recv_fds
 _monotonic, _sleep = time.monotonic, time.sleep
 _MAGIC_LINE = re.compile(r"^\s*[%!]")
-# What a part could change for the parts after it, captured before student code ran.
-_getsignal, _getitimer, _sigmask = signal.getsignal, signal.getitimer, signal.pthread_sigmask
-_getrlimit, _getrusage = resource.getrlimit, resource.getrusage
-_current_frames, _getcwd = sys._current_frames, os.getcwd
-_gc_collect, _gc_freeze = gc.collect, gc.freeze
-_SIGNALS = tuple(sorted(signal.valid_signals()))
-_TIMERS = (signal.ITIMER_REAL, signal.ITIMER_VIRTUAL, signal.ITIMER_PROF)
-_RLIMITS = (
-    resource.RLIMIT_AS,
-    resource.RLIMIT_CPU,
-    resource.RLIMIT_NPROC,
-    resource.RLIMIT_FSIZE,
-    resource.RLIMIT_NOFILE,
-    resource.RLIMIT_STACK,
-)
-# Modules whose attributes a part could rebind for the parts after it (builtins are restored
-# after every call, see Watcher.restore_builtins).
-_SHARED_MODULES = tuple(
-    m for m in (_numpy, getattr(_numpy, "linalg", None), getattr(_numpy, "random", None)) if m
-) + tuple(sys.modules[name] for name in ("math", "os", "sys") if name in sys.modules)
-# A part whose process grew by more than this (peak resident memory) hands the parts after it
-# a fresh process: honest parts allocate kilobytes, and the memory limit is per process.
-MAX_RSS_GROWTH_KIB = 256 * 1024
+_gc_freeze = gc.freeze
 # Processes just killed count against the process limit until they are reaped, so a fork right
 # after a fork bomb was ended can fail for a moment: the loader retries for this long.
 FORK_RETRY_SECONDS = 2.0
@@ -103,9 +83,9 @@ class LoaderTask:
         reason already recorded.
     cell_seconds : float
         Soft time limit per cell (a timer raises :class:`CellTimeout` inside it).
-    parts : list of (str, list)
-        Each part's name and its decoded calls ``(args, kwargs, return_args)``; decoded anew in
-        each child by ``decode_call``.
+    parts : list of (str, int)
+        Each part's name and its number of calls; each call is decoded anew, in the child
+        that makes it, by ``decode_call``.
     decode_call : callable
         ``decode_call(part_index, call_index) -> (args, kwargs, return_args)``.
     repo_root : str
@@ -170,11 +150,11 @@ def _describe_cell_exception(index: int, exc: BaseException, watcher: Watcher) -
         where = f" (line {exc.lineno})" if exc.lineno else ""
         return f"cell {index}: SyntaxError: {short(exc.msg)}{where}"
     if isinstance(exc, SystemExit):
-        watcher.note("crash", f"cell {index} called sys.exit()")
+        watcher.note(Flag.CRASH, f"cell {index} called sys.exit()")
         code = short(exc.code, 60)
         return f"cell {index}: called sys.exit({code}); the rest of the cell was skipped"
     if isinstance(exc, MemoryError):
-        watcher.note("memory", f"cell {index} ran out of memory")
+        watcher.note(Flag.MEMORY, f"cell {index} ran out of memory")
         return f"cell {index}: ran out of memory"
     return f"cell {index}: {type(exc).__name__}: {short(exc)}"
 
@@ -214,7 +194,7 @@ def run_cells(task: LoaderTask, namespace: dict, watcher: Watcher) -> tuple[list
             finally:
                 _setitimer(signal.ITIMER_REAL, 0)
         except CellTimeout:
-            watcher.note("timeout", f"cell {index} ran longer than {seconds:.3g} s")
+            watcher.note(Flag.TIMEOUT, f"cell {index} ran longer than {seconds:.3g} s")
             errors.append(f"cell {index}: did not finish within {seconds:.3g} s and was stopped")
             stopped.append(index)
         except BaseException as exc:
@@ -240,11 +220,11 @@ def _call_outcome(
         finally:
             watcher.restore_builtins()
     except MemoryError:
-        watcher.note("memory", "a part ran out of memory")
+        watcher.note(Flag.MEMORY, "a part ran out of memory")
         header["error"] = "ran out of memory"
         return header, b""
     except SystemExit as exc:
-        watcher.note("crash", "a part called sys.exit()")
+        watcher.note(Flag.CRASH, "a part called sys.exit()")
         header["error"] = f"called sys.exit({short(exc.code, 60)}) instead of returning"
         return header, b""
     except RecursionError:
@@ -258,26 +238,17 @@ def _call_outcome(
     except NotNumbersError as exc:
         header["value"] = None
         header["error"] = str(exc)
-    except BaseException as exc:  # a rigged object whose methods raise while being read
+    except BaseException as exc:  # reading a rigged object raised SystemExit or the like
         header["value"] = None
         header["error"] = f"returned a value that could not be read ({describe_error(exc)})"
     if return_args:
-        after = []
-        for arg in args:
-            try:
-                after.append(encode_result(arg, encoder) if _is_array(arg) else None)
-            except BaseException:
-                after.append(None)
-        header["args_after"] = after
+        try:
+            header["args_after"] = encode_args_after(args, encoder)
+        except BaseException:
+            header["args_after"] = None
     if header["value"] is None and header["error"] is None:
         header["error"] = "returned nothing readable"
     return header, encoder.blob()
-
-
-def _is_array(value) -> bool:
-    import numpy as np
-
-    return type(value) is np.ndarray
 
 
 def run_part(task: LoaderTask, index: int, namespace: dict, watcher: Watcher, fd: int) -> dict:
@@ -309,129 +280,12 @@ def run_part(task: LoaderTask, index: int, namespace: dict, watcher: Watcher, fd
     try:
         watcher.check_tampering()
     except BaseException:
-        watcher.note("tampering", "the tampering check itself failed")
+        watcher.note(Flag.TAMPERING, "the tampering check itself failed")
     return {"k": "part_done", "i": index, "error": None, **watcher.report()}
 
 
-def _rng_state() -> Any:
-    legacy = getattr(getattr(_numpy, "random", None), "mtrand", None)
-    try:
-        name, keys, pos, gauss, cached = legacy._rand.get_state()
-        state: Any = (name, keys.tobytes(), pos, gauss, cached)
-    except Exception:
-        state = None
-    random = sys.modules.get("random")
-    try:
-        return state, random.getstate() if random is not None else None
-    except Exception:
-        return state, None
-
-
-def process_state(namespace: dict) -> dict:
-    """What one part could change that would change how the next part of the notebook runs.
-
-    Compared by :func:`left_state_behind`; cheap (tens of microseconds), taken in the child
-    before its first part.
-    """
-    return {
-        "names": dict(namespace),
-        "modules": [dict(vars(module)) for module in _SHARED_MODULES],
-        "signals": [_getsignal(s) for s in _SIGNALS],
-        "mask": _sigmask(signal.SIG_BLOCK, ()),
-        "timers": [_getitimer(t) for t in _TIMERS],
-        "rlimits": [_getrlimit(r) for r in _RLIMITS],
-        "recursion": sys.getrecursionlimit(),
-        "path": sys.path[:],
-        # Compared by identity: the same objects, not equal ones.
-        "sys": (
-            sys.gettrace(),
-            sys.getprofile(),
-            sys.stdin,
-            sys.stdout,
-            sys.stderr,
-            sys.modules,
-        ),
-        "cwd": _getcwd(),
-        "environ": dict(os.environ),
-        "random": _rng_state(),
-        "rss": _getrusage(resource.RUSAGE_SELF).ru_maxrss,
-    }
-
-
-def _has_live_children() -> bool:
-    # The child is a subreaper: every process a part started, however detached, is either its
-    # child or the descendant of a live child. Zombies are collected on the way.
-    while True:
-        try:
-            pid, _ = _waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return False
-        if pid == 0:
-            return True
-
-
-def _same_bindings(before: dict, now: dict, exact: bool) -> bool:
-    # Dicts compare in C, each value by identity first; a name rebound to an equal value
-    # changes nothing, one rebound to an array raises (ambiguous truth) and counts as changed.
-    try:
-        return bool(before == now) if exact else bool(before.items() <= now.items())
-    except Exception:
-        return False
-
-
-def left_state_behind(before: dict, namespace: dict, part_seconds: float) -> bool:
-    """Whether the part that just ran left anything that could change the next part's run.
-
-    Parameters
-    ----------
-    before : dict
-        :func:`process_state` taken before the child's first part.
-    namespace : dict
-        The notebook's namespace.
-    part_seconds : float
-        The next part's wall-clock limit.
-
-    Returns
-    -------
-    bool
-        True if the next part must run in a fresh process: a process or thread still running,
-        a rebound, added or deleted name in the notebook or in numpy, math, os or sys, a
-        changed signal handler, mask, timer, resource limit, working directory, environment
-        or random state, a trace function, much more memory, or too little CPU time left.
-    """
-    # Objects the part dropped are finalised now, on its time: a rigged __del__ must not run
-    # during the next part.
-    _gc_collect()
-    if _has_live_children() or len(_current_frames()) > 1:
-        return True
-    now = process_state(namespace)
-    if not _same_bindings(before["names"], now["names"], True):
-        return True
-    # Modules may gain attributes honestly (a submodule imported on first use).
-    for old, new in zip(before["modules"], now["modules"], strict=True):
-        if not _same_bindings(old, new, False):
-            return True
-    for key in ("signals", "mask", "timers", "rlimits", "recursion", "path", "cwd", "environ"):
-        if before[key] != now[key]:
-            return True
-    if before["random"] != now["random"]:
-        return True
-    if any(a is not b for a, b in zip(before["sys"], now["sys"], strict=True)):
-        return True
-    if now["rss"] - before["rss"] > MAX_RSS_GROWTH_KIB:
-        return True
-    usage = _getrusage(resource.RUSAGE_SELF)
-    soft, _ = before["rlimits"][1]
-    if soft != resource.RLIM_INFINITY:
-        left = soft - (usage.ru_utime + usage.ru_stime)
-        # Room for the next part even if it keeps both of this machine's cores busy.
-        if left < 2 * part_seconds + 1:
-            return True
-    return False
-
-
 def _must_stop(
-    before: dict | None, namespace: dict, task: LoaderTask, watcher: Watcher, flags: set
+    before: ProcessState | None, namespace: dict, task: LoaderTask, watcher: Watcher, flags: set
 ) -> bool:
     """Whether the next part needs a fresh child (new flags, state left behind, or unsure)."""
     if before is None or watcher.flags != flags:
@@ -458,7 +312,7 @@ def run_parts(task: LoaderTask, start: int, namespace: dict, watcher: Watcher, f
     # The loaded notebook's objects are never garbage: keep the per-part collection short.
     _gc_freeze()
     try:
-        before: dict | None = process_state(namespace)
+        before: ProcessState | None = process_state(namespace)
     except Exception:
         before = None  # the cells broke what the snapshot reads: one part per child
     for index in range(start, len(task.parts)):
@@ -522,7 +376,7 @@ def main(task: LoaderTask) -> None:
     try:
         watcher.check_tampering()
     except BaseException:
-        watcher.note("tampering", "the tampering check itself failed")
+        watcher.note(Flag.TAMPERING, "the tampering check itself failed")
     _flush()
     # Whatever the top-level code started (daemons, a fork bomb) ends before any part runs.
     _reap_strays(task)

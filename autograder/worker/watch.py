@@ -19,6 +19,8 @@ import numpy as np
 import numpy.linalg
 import numpy.testing
 
+from ..protocol import Flag
+
 # A private snapshot of the builtins for this module's functions: a submission that replaces
 # ``builtins.isinstance`` (or any other) in its process must not break the worker's own code.
 __builtins__ = dict(vars(_builtins_module))
@@ -140,15 +142,15 @@ def _path_is_forbidden(path: str, repo_root: str, allowed: tuple[str, ...] = ())
     return "autograder/reference" in norm or "autograder/checks" in norm
 
 
-def classify_module(name: str) -> str | None:
-    """``"autodiff-import"``, ``"forbidden-import"`` or ``None`` for a dotted module name."""
+def classify_module(name: str) -> Flag | None:
+    """``Flag.AUTODIFF_IMPORT``, ``Flag.FORBIDDEN_IMPORT`` or ``None`` for a dotted module name."""
     top = name.split(".", 1)[0]
     if top in AUTODIFF_MODULES:
-        return "autodiff-import"
+        return Flag.AUTODIFF_IMPORT
     if top in FORBIDDEN_TOP_MODULES:
-        return "forbidden-import"
+        return Flag.FORBIDDEN_IMPORT
     if top == "autograder" and name not in ALLOWED_GRADER_MODULES:
-        return "forbidden-import"
+        return Flag.FORBIDDEN_IMPORT
     return None
 
 
@@ -176,7 +178,7 @@ class Watcher:
         self.repo_root = repo_root
         self.allowed_roots = tuple(allowed_roots)
         self.imports: set[str] = set()
-        self.flags: set[str] = set()
+        self.flags: set[Flag] = set()
         self.notes: list[str] = []
         self._noted: set[str] = set()
         self._pristine_attrs: dict[str, Any] = {}
@@ -186,7 +188,7 @@ class Watcher:
 
     # -- evidence ---------------------------------------------------------------------------
 
-    def note(self, flag: str | None, text: str) -> None:
+    def note(self, flag: Flag | None, text: str) -> None:
         """Record a flag and a sentence for the instructor (each sentence once)."""
         if flag:
             self.flags.add(flag)
@@ -200,7 +202,7 @@ class Watcher:
         if from_student:
             self.imports.add(name.split(".", 1)[0])
         flag = classify_module(name)
-        if flag == "autodiff-import":
+        if flag is Flag.AUTODIFF_IMPORT:
             self.note(flag, f"imported {name.split('.', 1)[0]} (automatic differentiation)")
         elif flag:
             self.note(flag, f"tried to import {name}")
@@ -218,13 +220,13 @@ class Watcher:
                 if isinstance(path, bytes):
                     path = path.decode("utf-8", "replace")
                 if isinstance(path, str) and self._forbidden(path):
-                    self.note("forbidden-import", f"tried to open {path[:200]}")
+                    self.note(Flag.FORBIDDEN_IMPORT, f"tried to open {path[:200]}")
             elif event in ("os.listdir", "os.scandir", "os.remove", "os.rename", "os.rmdir"):
                 path = args[0]
                 if isinstance(path, str) and self._forbidden(path):
-                    self.note("forbidden-import", f"tried to reach {path[:200]} ({event})")
+                    self.note(Flag.FORBIDDEN_IMPORT, f"tried to reach {path[:200]} ({event})")
             elif event in _NETWORK_EVENTS:
-                self.note("network", "tried to use the network")
+                self.note(Flag.NETWORK, "tried to use the network")
             elif event in _PROCESS_EVENTS:
                 self.note(None, f"started a program ({event})")
         except Exception:
@@ -278,7 +280,7 @@ class Watcher:
         for name, original in self._pristine_builtins.items():
             if current.get(name, _MISSING) is not original:
                 what = "builtins.__import__" if name == "__import__" else f"builtins.{name}"
-                self.note("tampering", f"replaced {what}")
+                self.note(Flag.TAMPERING, f"replaced {what}")
                 current[name] = original
 
     # -- tampering --------------------------------------------------------------------------
@@ -294,12 +296,12 @@ class Watcher:
                 module = builtins
             current = module.__dict__.get(name, None) if hasattr(module, "__dict__") else None
             if current is not original:
-                self.note("tampering", f"replaced {dotted}")
+                self.note(Flag.TAMPERING, f"replaced {dotted}")
         if builtins.__import__ is not self._import_hook:
-            self.note("tampering", "replaced builtins.__import__")
+            self.note(Flag.TAMPERING, "replaced builtins.__import__")
         for name, module in self._pristine_modules.items():
             if sys.modules.get(name) is not module:
-                self.note("tampering", f"replaced sys.modules[{name!r}]")
+                self.note(Flag.TAMPERING, f"replaced sys.modules[{name!r}]")
         for name in set(sys.modules) - self._baseline_modules:
             entry = sys.modules.get(name)
             # Compiled extensions register helper modules without a spec (``cython_runtime``):
@@ -308,7 +310,7 @@ class Watcher:
             sensitive = name.split(".", 1)[0] in _SENSITIVE_TOP_MODULES
             planted = not isinstance(entry, types.ModuleType) or (fake and sensitive)
             if planted and name != "__main__":
-                self.note("tampering", f"planted a fake module {name!r} in sys.modules")
+                self.note(Flag.TAMPERING, f"planted a fake module {name!r} in sys.modules")
                 self._saw_module(name, False)
         for name in np.__dict__:
             # Monkey-patching numpy with a plain Python function is the classic move; numpy's
@@ -317,7 +319,7 @@ class Watcher:
             if isinstance(value, types.FunctionType | types.LambdaType):
                 module = getattr(value, "__module__", "") or ""
                 if not module.startswith("numpy"):
-                    self.note("tampering", f"replaced numpy.{name}")
+                    self.note(Flag.TAMPERING, f"replaced numpy.{name}")
 
     def report(self) -> dict:
         """Plain data: imports, flags, notes."""

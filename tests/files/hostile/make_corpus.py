@@ -27,15 +27,16 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.checks import ASSIGNMENTS as CONTRACT
+from autograder.checks import contract
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
 BASE = ROOT / "samples" / "submitted" / "ada_full_marks"
 OUT = HERE / "submitted"
-ASSIGNMENTS = ("mlp_backprop", "logistic_hessian")
-#: The graded parts of each notebook (COURSE.md, "Exercise contract"), in notebook order.
-PARTS = {a: tuple(parts) for a, (_, parts) in CONTRACT.items()}
+#: The contract's assignments, and the graded parts of each notebook in notebook order.
+NOTEBOOKS = contract().notebooks()
+ASSIGNMENTS = tuple(NOTEBOOKS)
+PARTS = {a: tuple(p.name for p in contract().parts_of(a)) for a in ASSIGNMENTS}
 
 #: Where the destructive cases aim (the test fills it with files and checks them afterwards).
 DECOY = "/tmp/gbh-hostile-decoy"
@@ -67,7 +68,9 @@ def insert_after(grade_id: str, code: str):
     """A new, ungraded code cell after the cell ``grade_id``."""
 
     def edit(nb):
-        nb.cells.insert(_find(nb, grade_id) + 1, nbformat.v4.new_code_cell(_code(code)))
+        # A fixed cell id (nbformat would draw a random one), so the corpus rebuilds the same.
+        cell = nbformat.v4.new_code_cell(_code(code), id=f"hostile-{len(nb.cells)}")
+        nb.cells.insert(_find(nb, grade_id) + 1, cell)
 
     return edit
 
@@ -683,21 +686,22 @@ CASES: dict[str, tuple[str, object, dict]] = {
 
 
 def _load(assignment: str):
-    path = BASE / assignment / f"{assignment}.ipynb"
+    path = BASE / assignment / f"{NOTEBOOKS[assignment]}.ipynb"
     if not path.exists():
         raise SystemExit(f"{path} is missing: run samples/make_samples.py first")
     return nbformat.read(path, as_version=4)
 
 
-def main() -> None:
-    if OUT.exists():
-        shutil.rmtree(OUT)
+def main(out: Path = OUT, expected_path: Path = HERE / "expected.json") -> None:
+    """Write the corpus into ``out`` and what each case must do into ``expected_path``."""
+    if out.exists():
+        shutil.rmtree(out)
     expected = {"decoy": DECOY, "daemon_mark": DAEMON_MARK, "cases": {}}
     for student, (assignment, edit, outcome) in CASES.items():
         for other in ASSIGNMENTS:
-            folder = OUT / student / other
+            folder = out / student / other
             folder.mkdir(parents=True, exist_ok=True)
-            path = folder / f"{other}.ipynb"
+            path = folder / f"{NOTEBOOKS[other]}.ipynb"
             nb = copy.deepcopy(_load(other))
             if other != assignment:
                 nbformat.write(nb, path)
@@ -712,8 +716,8 @@ def main() -> None:
         zero = PARTS[assignment] if outcome["zero"] == "all" else outcome["zero"]
         keep = {a: [p for p in PARTS[a] if a != assignment or p not in zero] for a in ASSIGNMENTS}
         expected["cases"][student] = {"assignment": assignment, **outcome, "keep": keep}
-    (HERE / "expected.json").write_text(json.dumps(expected, indent=1, sort_keys=True) + "\n")
-    print(f"{len(CASES)} cases written to {OUT.relative_to(ROOT)}")
+    expected_path.write_text(json.dumps(expected, indent=1, sort_keys=True) + "\n")
+    print(f"{len(CASES)} cases written to {out}")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import pytest
 
-DEFAULT_SEED = 2705  # the same as autograder.grade.DEFAULT_SEED, without importing it at startup
+# The same as autograder.grade.DEFAULT_SEED, without importing the grader when pytest starts.
+DEFAULT_SEED = 2705
 
 
 def pytest_addoption(parser):
@@ -48,13 +49,13 @@ def pytest_generate_tests(metafunc):
             [pytest.param(None, marks=pytest.mark.skip(reason="no --submission given"))],
         )
         return
-    from ..grade import discover
-    from . import ASSIGNMENTS
+    from .checks import contract
+    from .grade import discover
 
     params = [
-        pytest.param((nb, part), id=f"{nb.student}/{nb.assignment}/{part}")
+        pytest.param((nb, part.name), id=f"{nb.student}/{nb.assignment}/{part.name}")
         for nb in discover(path)
-        for part in ASSIGNMENTS[nb.assignment][1]
+        for part in contract().parts_of(nb.assignment)
     ]
     metafunc.parametrize("graded_part", params)
 
@@ -66,12 +67,12 @@ def grade_of(pytestconfig):
     seed = pytestconfig.getoption("--grading-seed")
     runner = None
     if pytestconfig.getoption("--in-process"):
-        from .inprocess import run_submission_in_process
+        from .checks.inprocess import run_submission_in_process
 
         runner = run_submission_in_process
 
     def grade(nb):
-        from ..grade import grade_notebook
+        from .grade import grade_notebook
 
         key = (nb.student, nb.assignment)
         if key not in cache:
