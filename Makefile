@@ -17,7 +17,7 @@ DEMO_STAMP := $(DEMO)/.graded
 # isolation, and the run says so.
 GRADER_SOURCES := $(shell find autograder samples/submitted -name '*.py' -o -name '*.j2' -o -name '*.ipynb' 2>/dev/null)
 
-.PHONY: all setup system-deps sandbox-deps book exercises grade test check lint clean
+.PHONY: all setup system-deps sandbox-deps book pdf exercises grade test check lint clean
 .DEFAULT_GOAL := all
 
 all: book exercises grade
@@ -67,6 +67,13 @@ system-deps:
 
 book: $(STAMP)
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+
+# The whole book as one printable PDF, offline: Debian's Chromium prints the built HTML after
+# MathJax has typeset it (book/_tools/print_book.py).
+PDF := _build/pdf/gradients-by-hand.pdf
+pdf: book system-deps
+	$(PY) book/_tools/print_book.py _build/html $(PDF) --toc _toc.yml
+	@echo "PDF: $(CURDIR)/$(PDF)"
 
 exercises: $(STAMP)
 	$(PY) -m autograder release

@@ -1,12 +1,15 @@
 """Shared pytest fixtures.
 
 Book fixtures (``tests/test_book.py``): ``built_book`` builds the Jupyter Book once per test
-session into a temporary folder. Other parts of the course may add their own fixtures below,
-in their own clearly named section.
+session into a temporary folder; ``plain_venv`` is a virtual environment with nothing but
+numpy, matplotlib and ipykernel, made once per session, in which the chapters' downloadable
+notebooks must run. Other parts of the course may add their own fixtures below, in their own
+clearly named section.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -99,6 +102,68 @@ def built_book(tmp_path_factory) -> BookBuild:
         log=proc.stdout,
         seconds=time.monotonic() - start,
     )
+
+
+#: What a student installs to run a chapter notebook, and nothing else.
+PLAIN_PACKAGES = ("numpy", "matplotlib", "ipykernel")
+
+
+@dataclass(frozen=True)
+class PlainVenv:
+    """A virtual environment with only :data:`PLAIN_PACKAGES` (and their dependencies).
+
+    Attributes
+    ----------
+    python : Path
+        Its interpreter.
+    kernels : Path
+        A folder holding one Jupyter kernel spec, ``plain``, that runs that interpreter.
+    """
+
+    python: Path
+    kernels: Path
+
+
+@pytest.fixture(scope="session")
+def plain_venv(tmp_path_factory) -> PlainVenv:
+    """Create, once per session, a virtual environment as a student would: ``python -m venv``
+    and ``pip install numpy matplotlib ipykernel`` from the package index, nothing more."""
+    root = tmp_path_factory.mktemp("plain-venv")
+    venv = root / "venv"
+    # The base interpreter, not the project's venv, so nothing of the project leaks in.
+    base = Path(getattr(sys, "_base_executable", sys.executable))
+    subprocess.run([str(base), "-m", "venv", str(venv)], check=True, timeout=300)
+    python = venv / "bin" / "python"
+    proc = subprocess.run(
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            *PLAIN_PACKAGES,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    if proc.returncode != 0:
+        pytest.fail(f"pip could not install {PLAIN_PACKAGES}:\n{proc.stdout}\n{proc.stderr}")
+    kernels = root / "kernels"
+    spec = kernels / "plain"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "plain numpy + matplotlib",
+                "language": "python",
+            }
+        )
+    )
+    return PlainVenv(python=python, kernels=kernels)
 
 
 # --------------------------------------------------------------------------------------------
