@@ -91,8 +91,11 @@ $(DEMO_STAMP): $(STAMP) nbgrader_config.py exercises/.release-stamp.json $(GRADE
 	if [ $$iso = none ]; then echo "bubblewrap is not installed: grading the bundled samples, which are trusted, without isolation (--isolation none)"; fi; \
 	cd $(DEMO) && ../../$(PY) -m autograder grade --isolation $$iso --quiet && echo "isolation: $$iso" > .graded
 
+# Three workers on two cores: many tests wait on nbgrader's kernels, servers and browsers.
+# Whole modules per worker, so each module's shared fixtures are made once
+# (tests/conftest.py starts the longest modules first).
 test: $(TEST_STAMP) system-deps
-	$(PY) -m pytest
+	$(PY) -m pytest -n 3 --dist loadfile --no-loadscope-reorder
 
 # The fast tests: the inner loop of development.
 check: $(TEST_STAMP)

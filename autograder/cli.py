@@ -31,7 +31,7 @@ import sys
 import time
 from pathlib import Path
 
-from .protocol import Flag
+from .protocol import Flag, Limits
 
 __all__ = ["feedback_main", "main"]
 
@@ -78,9 +78,29 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_SEED,
         help=f"run seed; each student's cases derive from it (default {DEFAULT_SEED})",
     )
+    defaults = Limits()
+    p.add_argument(
+        "--part-seconds",
+        type=_seconds,
+        default=defaults.part_seconds,
+        help=f"time limit of one part's calls (default {defaults.part_seconds:g})",
+    )
+    p.add_argument(
+        "--load-seconds",
+        type=_seconds,
+        default=defaults.load_seconds,
+        help=f"time limit of running a notebook's cells (default {defaults.load_seconds:g})",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--timings", action="store_true", help="print each phase's time to stderr")
     return p
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"not a positive number of seconds: {text}")
+    return value
 
 
 def _fail(code: int, message: str, command: str = "grade") -> int:
@@ -228,6 +248,7 @@ def _grade_and_record(args, mode, notebooks, outputs, gb, out: Path, phases: Pha
             args.seed,
             backend,
             runner=SandboxRunner(mode),
+            limits=Limits(part_seconds=args.part_seconds, load_seconds=args.load_seconds),
             progress=not args.quiet,
             finish=writer,
         )

@@ -90,31 +90,17 @@ def course(tmp_path_factory):
         shutil.copytree(REPO / "solutions" / name, course / "solutions" / name)
         _run(course, sys.executable, "-m", "nbgrader", "generate_assignment", name, "--force")
     _make_samples().build(course / "submitted", course / "exercises", set(HONEST))
-    for student in HONEST:
-        _run(course, sys.executable, "-m", "nbgrader", "db", "student", "add", student)
     # The same course before grading, graded by this grader from its root.
     shutil.copytree(course, course.parent / "ours-course")
     _run(course.parent / "ours-course", sys.executable, "-m", "autograder", "grade", "--quiet")
     for name in ASSIGNMENTS:
         _run(course, sys.executable, "-m", "nbgrader", "autograde", name, "--force")
-    _run(
-        course,
-        sys.executable,
-        "-m",
-        "autograder",
-        "grade",
-        "submitted",
-        "--out",
-        "ours",
-        "--no-db",
-        "--quiet",
-    )
     return course
 
 
 def test_autograde_and_the_grader_agree_part_by_part(course):
     """Does every test cell get the same points from nbgrader autograde and from the grader?"""
-    with (course / "ours" / "grades.csv").open() as fh:
+    with (course.parent / "ours-course" / "grades" / "grades.csv").open() as fh:
         ours = {
             (r["student_id"], r["assignment"], r["grade_id"]): float(r["score"])
             for r in csv.DictReader(fh)
@@ -142,6 +128,8 @@ def _cells(db_path: Path) -> dict:
     """Every graded cell and comment of every submission, as nbgrader's API reads them."""
     out = {}
     with Gradebook(f"sqlite:///{db_path}", course_id="gradients-by-hand") as gb:
+        # Neither course was told its students: both graders create the ones they meet.
+        out[("students",)] = sorted(s.id for s in gb.students)
         for student in HONEST:
             for name in ASSIGNMENTS:
                 nb = gb.find_submission_notebook(contract_notebook(name), name, student)

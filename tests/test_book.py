@@ -33,7 +33,8 @@ import yaml
 
 from autograder.checks import PARTS
 
-pytestmark = pytest.mark.slow
+# The plain environment installs in the background while the book builds.
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("plain_venv_started")]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BOOK = REPO_ROOT / "book"

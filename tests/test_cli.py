@@ -67,6 +67,19 @@ def test_bad_jobs_value_is_a_usage_error(tmp_path):
     assert main([str(SAMPLES), "--out", str(tmp_path), "--jobs", "0", "--no-db"]) == 2
 
 
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "ten"])
+@pytest.mark.parametrize("option", ["--part-seconds", "--load-seconds"])
+def test_a_time_limit_that_is_not_a_positive_number_is_a_usage_error(
+    tmp_path, capsys, option, value
+):
+    """Is a time limit of zero, below zero, NaN, infinite or not a number refused before grading?"""
+    with pytest.raises(SystemExit) as exit_:
+        main([str(SAMPLES), "--out", str(tmp_path / "o"), "--no-db", option, value])
+    assert exit_.value.code == 2
+    assert option in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
 @pytest.mark.slow
 def test_one_notebook_can_be_graded(tmp_path):
     """Can PATH be a single notebook, with its parts in the CSV and a feedback page?"""

@@ -66,8 +66,6 @@ def course(tmp_path_factory):
         shutil.copytree(nt.SOLUTIONS / name, course / "solutions" / name)
     for name in nt.assignments():
         _nbgrader(course, "generate_assignment", name, "--force")
-    for student in ("alice", "bob"):
-        _nbgrader(course, "db", "student", "add", student)
     for name in nt.assignments():
         source = nt.read(nt.source_path(name))
         release = nt.read(nt.release_path(name, course / "exercises"))

@@ -71,7 +71,10 @@ def test_source_digest_changes_with_the_books_address(tmp_path):
     config = course / "_config.yml"
     config.write_text(config.read_text() + "\n")
     assert release.source_digest(course) == before
-    text = re.sub(r"^html:\n", "html:\n  baseurl: https://x.org/\n", config.read_text(), flags=re.M)
+    text, n = re.subn(
+        r"^  baseurl: .*$", "  baseurl: https://x.org", config.read_text(), flags=re.M
+    )
+    assert n == 1
     config.write_text(text)
     assert release.source_digest(course) != before
 

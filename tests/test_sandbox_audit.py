@@ -49,3 +49,29 @@ def test_unparsable_cells_are_skipped():
     """Does a cell with a syntax error or a cell magic not stop the scan of the others?"""
     audit = audit_cells(["def f(:\n", "%%time\nimport torch", "%matplotlib inline\nimport jax"])
     assert audit.imports == {"jax"}
+
+
+def test_a_cell_seen_before_is_not_scanned_again_and_finds_the_same(monkeypatch):
+    """Is each cell, even one as large as the pasted self-checks, scanned once however many
+    submissions carry it, with the same imports, flags and notes as a fresh scan?"""
+    from autograder import sandbox_audit
+
+    large = "import numpy as np\n" + "".join(
+        f"def f{i}(x):\n    return x + {i}\n" for i in range(3000)
+    )
+    cells = [large, "import torch\nnp.sum = lambda x: 0\n", "open('../gradebook.db')"]
+    assert len(large) > 40_000
+    fresh = audit_cells(cells)
+    scanned = []
+    real = sandbox_audit.audit_cells
+    monkeypatch.setattr(
+        sandbox_audit, "audit_cells", lambda c: scanned.append(c) or real(c), raising=True
+    )
+    for _ in range(3):
+        found = sandbox_audit.audit_submission(cells)
+        assert (found.imports, found.flags, found.notes) == (
+            fresh.imports,
+            fresh.flags,
+            fresh.notes,
+        )
+    assert len(scanned) <= len(cells)
