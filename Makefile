@@ -65,8 +65,15 @@ system-deps:
 	  fi; \
 	fi
 
-book: $(STAMP)
+# Built again only when something it is made of changed (its text, code, extensions and
+# bibliography, the release it links, the toolchain); `make -B book` forces it.
+BOOK_SOURCES := _config.yml _toc.yml $(shell find book -type f ! -path '*/__pycache__/*' 2>/dev/null)
+BOOK_STAMP := _build/.book-built
+book: $(BOOK_STAMP)
+
+$(BOOK_STAMP): $(STAMP) $(BOOK_SOURCES) exercises/.release-stamp.json | exercises
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+	touch $@
 
 # The whole book as one printable PDF, offline: Debian's Chromium prints the built HTML after
 # MathJax has typeset it (book/_tools/print_book.py).
