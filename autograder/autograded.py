@@ -15,12 +15,11 @@ from __future__ import annotations
 import copy
 import datetime
 import json
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from .checks.text import format_part_text
-from .course import SECRET_FILE, TIMESTAMP_FILE, read_timestamp
+from .course import copy_submission_files, read_timestamp
 from .nbgrader_cells import (
     compute_checksum,
     determine_grade,
@@ -253,9 +252,7 @@ def write_autograded(nb: dict, folder: Path, notebook: str, submitted_folder: Pa
     Path
     """
     folder.mkdir(parents=True, exist_ok=True)
-    for name in (TIMESTAMP_FILE, SECRET_FILE):
-        if (submitted_folder / name).is_file():
-            shutil.copyfile(submitted_folder / name, folder / name)
+    copy_submission_files(submitted_folder, folder)
     path = folder / f"{notebook}.ipynb"
     # Without indentation: json's C encoder (indenting falls back to the pure-Python one, ten
     # times slower); Jupyter, nbgrader and formgrader read either.

@@ -121,8 +121,8 @@ def _course_here():
 
 def _outputs(args, course, out: Path):
     """Where this run writes: the course's layout, or everything under ``--out``."""
+    from .course import default_db_url
     from .course_outputs import Outputs
-    from .gradebook import default_db_url
 
     if args.path is None:
         outputs = Outputs.for_course(course, args.db)

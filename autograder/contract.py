@@ -21,6 +21,7 @@ __all__ = [
     "Assignment",
     "Contract",
     "PartSpec",
+    "grade_id_of_test",
 ]
 
 
@@ -62,6 +63,25 @@ class Arg:
         return f"{self.name}={self.default}" if self.default else self.name
 
 
+def grade_id_of_test(part: str) -> str:
+    """The ``grade_id`` of the test cell of ``part`` (a graded function's name).
+
+    Shared by :class:`PartSpec` and :class:`~autograder.results.PartResult`, so the release
+    checks, the CSV, the gradebook and the feedback name the same cell. (Not named ``test_*``:
+    pytest would collect it from any test module that imports it.)
+
+    Parameters
+    ----------
+    part : str
+
+    Returns
+    -------
+    str
+        ``test_<part>``.
+    """
+    return f"test_{part}"
+
+
 @dataclass(frozen=True)
 class PartSpec:
     """One graded function: one solution cell and one test cell of a notebook.
@@ -88,7 +108,7 @@ class PartSpec:
     @property
     def grade_id(self) -> str:
         """The ``grade_id`` of the part's test cell."""
-        return f"test_{self.name}"
+        return grade_id_of_test(self.name)
 
     @property
     def signature(self) -> str:

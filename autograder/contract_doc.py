@@ -14,7 +14,15 @@ from pathlib import Path
 
 from .contract import Contract
 
-__all__ = ["BEGIN", "END", "main", "parts_table", "update_document"]
+__all__ = [
+    "BEGIN",
+    "END",
+    "MissingMarkersError",
+    "main",
+    "parts_table",
+    "update_document",
+    "write_document",
+]
 
 BEGIN = "<!-- parts: made by `python -m autograder contract --write`; do not edit by hand -->"
 END = "<!-- end of parts -->"
@@ -55,19 +63,52 @@ def parts_table(contract: Contract) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
+class MissingMarkersError(ValueError):
+    """The document has no table for the grader to keep: the course's own document."""
+
+
 def update_document(text: str, contract: Contract) -> str:
     """``text`` with the table between the markers replaced by :func:`parts_table`.
 
     Raises
     ------
-    ValueError
+    MissingMarkersError
         When the markers are missing.
     """
     head, begin, rest = text.partition(BEGIN)
     _, end, tail = rest.partition(END)
     if not begin or not end:
-        raise ValueError(f"the document lacks the marker lines {BEGIN!r} and {END!r}")
+        raise MissingMarkersError(f"the document lacks the marker lines {BEGIN!r} and {END!r}")
     return f"{head}{BEGIN}\n\n{parts_table(contract)}\n{END}{tail}"
+
+
+def write_document(path: Path, contract: Contract) -> bool:
+    """Rewrite the table of the document at ``path`` when it has drifted from ``contract``.
+
+    Parameters
+    ----------
+    path : Path
+    contract : Contract
+
+    Returns
+    -------
+    bool
+        Whether the document was rewritten (a line says so on standard output).
+
+    Raises
+    ------
+    OSError
+        When the document cannot be read or written.
+    MissingMarkersError
+        When it lacks the marker lines.
+    """
+    text = path.read_text(encoding="utf-8")
+    fresh = update_document(text, contract)
+    if fresh == text:
+        return False
+    path.write_text(fresh, encoding="utf-8")
+    print(f"updated the parts table of {path}")
+    return True
 
 
 def main(argv=None) -> int:
@@ -87,17 +128,15 @@ def main(argv=None) -> int:
         print(parts_table(contract()), end="")
         return 0
     try:
+        if args.write:
+            write_document(args.document, contract())
+            return 0
         text = args.document.read_text(encoding="utf-8")
-        fresh = update_document(text, contract())
+        stale = update_document(text, contract()) != text
     except (OSError, ValueError) as exc:
         print(f"autograder contract: error: {exc}", file=sys.stderr)
         return 2
-    if args.check:
-        if fresh != text:
-            print(f"{args.document} is out of date: run `python -m autograder contract --write`")
-            return 1
-        return 0
-    if fresh != text:
-        args.document.write_text(fresh, encoding="utf-8")
-        print(f"updated the parts table of {args.document}")
+    if stale:
+        print(f"{args.document} is out of date: run `python -m autograder contract --write`")
+        return 1
     return 0

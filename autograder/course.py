@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,14 @@ from typing import Any
 
 from .submission import NotebookFile
 
-__all__ = ["CONFIG_FILE", "Course", "CourseError", "read_timestamp"]
+__all__ = [
+    "CONFIG_FILE",
+    "Course",
+    "CourseError",
+    "copy_submission_files",
+    "default_db_url",
+    "read_timestamp",
+]
 
 CONFIG_FILE = "nbgrader_config.py"
 #: nbgrader's default folder layout, the only one the grader reads.
@@ -40,6 +48,27 @@ SECRET_FILE = "submission_secret.txt"
 
 class CourseError(Exception):
     """The folder is not an nbgrader course, or its configuration cannot be read."""
+
+
+def default_db_url(root: str | Path = ".") -> str:
+    """nbgrader's default gradebook of a folder: ``sqlite:///<root>/gradebook.db``."""
+    return f"sqlite:///{Path(root).resolve() / 'gradebook.db'}"
+
+
+def copy_submission_files(src: Path, dst: Path) -> None:
+    """Copy ``timestamp.txt`` and ``submission_secret.txt`` from ``src`` into ``dst``.
+
+    nbgrader keeps both beside every copy of a submission (the autograded notebook, the
+    feedback page: ``release_feedback`` reads them there); a file ``src`` lacks is skipped.
+
+    Parameters
+    ----------
+    src, dst : Path
+        Folders; ``dst`` must exist.
+    """
+    for name in (TIMESTAMP_FILE, SECRET_FILE):
+        if (src / name).is_file():
+            shutil.copyfile(src / name, dst / name)
 
 
 def parse_timestamp(text: str) -> datetime.datetime:
@@ -138,7 +167,7 @@ class Course:
     @property
     def db_url(self) -> str:
         """The gradebook; nbgrader's default is ``gradebook.db`` in the course root."""
-        return self._setting("db_url") or f"sqlite:///{os.path.abspath(self.root / 'gradebook.db')}"
+        return self._setting("db_url") or default_db_url(self.root)
 
     def step_folder(self, step: str) -> Path:
         """The folder of one of nbgrader's steps (``submitted``, ``autograded``, ...)."""

@@ -21,7 +21,7 @@ from .autograded import (
     cell_outcomes,
     read_submitted,
 )
-from .course import Course, read_timestamp
+from .course import Course
 from .feedback import write_feedback, written_answers
 from .gradebook import Gradebook, GradebookError
 from .gradebook_read import SubmissionRecord, read_records
@@ -190,7 +190,7 @@ def regenerate_feedback(
         except (TypeError, KeyError, ValueError) as exc:
             problems.append(f"{path}: no verdict of this grader ({exc}); grade it again")
             continue
-        entries.append(GradedSubmission(grade, cell_outcomes(nb), read_timestamp(folder)))
+        entries.append(GradedSubmission(grade, cell_outcomes(nb)))
         folders.append(folder)
     keys = [(e.grade.student, e.grade.assignment, e.grade.notebook) for e in entries]
     if gb is not None and outputs.late_penalty is not None:

@@ -11,7 +11,6 @@ source of its tests: only shapes, activation names, errors and indices. It is re
 from __future__ import annotations
 
 import math
-import shutil
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -21,7 +20,7 @@ from markupsafe import Markup, escape
 from .autograded import CellOutcomes
 from .checks.compare import MATCH_TOL
 from .checks.text import format_error, scrub
-from .course import SECRET_FILE, TIMESTAMP_FILE
+from .course import copy_submission_files
 from .gradebook_read import SubmissionRecord
 from .results import NotebookGrade, PartResult
 from .svg_chart import BAD, GOOD, Bar, bar_chart
@@ -255,9 +254,7 @@ def write_feedback(
     folder = Path(out_dir) / grade.student / grade.assignment
     folder.mkdir(parents=True, exist_ok=True)
     if submission_folder is not None:
-        for name in (TIMESTAMP_FILE, SECRET_FILE):
-            if (submission_folder / name).is_file():
-                shutil.copyfile(submission_folder / name, folder / name)
+        copy_submission_files(submission_folder, folder)
     path = folder / f"{grade.notebook}.html"
     path.write_text(render_feedback(grade, record, answers), encoding="utf-8")
     return path

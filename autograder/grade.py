@@ -81,11 +81,6 @@ class SandboxRunner:
         return run_submission(cells, calls, limits, mode=self.mode)
 
 
-def sandbox_runner() -> Runner:
-    """The runner of a batch when none is given: the sandbox with OS isolation."""
-    return SandboxRunner("bwrap")
-
-
 def _all_failed(grade: NotebookGrade, message: str, flags: set[Flag]) -> NotebookGrade:
     grade.problem = message
     grade.flags |= flags
@@ -130,7 +125,7 @@ def grade_notebook(
         except SubmissionError as exc:
             return _all_failed(grade, str(exc), {Flag.UNREADABLE})
         parts = [p.name for p in contract().parts_of(nb.assignment)]
-        run_fn = runner if runner is not None else sandbox_runner()
+        run_fn = runner if runner is not None else SandboxRunner()
         # Cases built to exhaust memory only where the sandbox's limit contains them.
         sandboxed = bool(getattr(run_fn, "sandboxed", False))
         cases = {p: draw_cases(p, seed, sandboxed) for p in parts}

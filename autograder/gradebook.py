@@ -25,6 +25,7 @@ from pathlib import Path
 
 from .autograded import SourceCell
 from .checks import contract
+from .course import default_db_url  # re-exported: the gradebook's default place
 
 __all__ = [
     "SCHEMA_REVISION",
@@ -41,15 +42,12 @@ SCHEMA_REVISION = "e43177bfe90b"
 #: saving a manual grade, say) before giving up.
 BUSY_SECONDS = 30.0
 _SQLITE = "sqlite:///"
+#: SQLAlchemy stores an interval (nbgrader's extension) in SQLite as this datetime plus it.
+EPOCH = datetime.datetime(1970, 1, 1)
 
 
 class GradebookError(Exception):
     """The gradebook cannot be opened or written (the grader itself cannot finish)."""
-
-
-def default_db_url(root: str | Path = ".") -> str:
-    """nbgrader's default gradebook of a folder: ``sqlite:///<root>/gradebook.db``."""
-    return f"{_SQLITE}{Path(root).resolve() / 'gradebook.db'}"
 
 
 def new_id() -> str:
@@ -64,6 +62,34 @@ def to_db_time(value: datetime.datetime | None) -> str | None:
 
 def from_db_time(text: str | None) -> datetime.datetime | None:
     return None if text is None else datetime.datetime.fromisoformat(text)
+
+
+def lateness(
+    timestamp: datetime.datetime | None,
+    duedate: datetime.datetime | None,
+    extension: datetime.datetime | None,
+) -> tuple[datetime.datetime | None, float]:
+    """A submission's due date with the student's extension, and how late it was.
+
+    Parameters
+    ----------
+    timestamp, duedate : datetime.datetime or None
+        When it was submitted, and the assignment's due date (UTC), as :func:`from_db_time`
+        reads them.
+    extension : datetime.datetime or None
+        The student's extension, as it is stored (:data:`EPOCH` plus the interval).
+
+    Returns
+    -------
+    (datetime.datetime or None, float)
+        The due date including the extension (``None`` when there is no due date), and the
+        seconds past it (0 when on time, or without a submission time or a due date).
+    """
+    if duedate is not None and extension is not None:
+        duedate = duedate + (extension - EPOCH)
+    if timestamp is None or duedate is None:
+        return duedate, 0.0
+    return duedate, max(0.0, (timestamp - duedate).total_seconds())
 
 
 @functools.cache

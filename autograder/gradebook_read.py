@@ -11,8 +11,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
-from .gradebook import Gradebook, GradebookError, from_db_time
-from .gradebook_write import EPOCH
+from .gradebook import Gradebook, GradebookError, from_db_time, lateness
 
 __all__ = ["CellComment", "CellScore", "SubmissionRecord", "read_records"]
 
@@ -132,12 +131,9 @@ def read_records(
                 record = out[key] = SubmissionRecord(
                     student, assignment, notebook, first, last, from_db_time(stamp)
                 )
-                record.duedate = from_db_time(due)
-                if record.duedate is not None and ext is not None:
-                    record.duedate += from_db_time(ext) - EPOCH
-                if record.timestamp is not None and record.duedate is not None:
-                    late = (record.timestamp - record.duedate).total_seconds()
-                    record.seconds_late = max(0.0, late)
+                record.duedate, record.seconds_late = lateness(
+                    record.timestamp, from_db_time(due), from_db_time(ext)
+                )
                 record.late_penalty = float(penalty or 0.0)
             for sn, name, auto, manual, needs, max_score, written in gb.db.execute(
                 _GRADES, (assignment,)

@@ -13,12 +13,11 @@ holds (``executemany``), so a thousand students cost about as much as a few.
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .autograded import GradedSubmission
-from .gradebook import Gradebook, GradebookError, from_db_time, new_id, to_db_time
+from .gradebook import Gradebook, GradebookError, from_db_time, lateness, new_id, to_db_time
 from .protocol import Flag
 
 __all__ = ["NO_RESPONSE", "apply_late_penalties", "write_grades"]
@@ -29,7 +28,6 @@ NO_RESPONSE = "No response."
 FLAGGED = frozenset({Flag.TAMPERING, Flag.SANDBOX_ERROR, Flag.GRADER_ERROR})
 
 LatePenalty = Callable[[str, float, float], "float | None"]
-EPOCH = datetime.datetime(1970, 1, 1)
 
 
 @dataclass
@@ -80,11 +78,12 @@ class _Batch:
             if kind in ("SolutionCell", "TaskCell"):
                 self.comment_cells.setdefault(nb_id, {})[name] = cell
         ids = [*self.assignment_ids.values()]
+        id_marks = ",".join("?" * len(ids))
         self.submissions = {
             (a, s): i
             for i, a, s in db.execute(
                 "SELECT id, assignment_id, student_id FROM submitted_assignment "
-                f"WHERE assignment_id IN ({','.join('?' * len(ids))})",
+                f"WHERE assignment_id IN ({id_marks})",
                 ids,
             )
         }
@@ -93,7 +92,7 @@ class _Batch:
             for i, sa, nb in db.execute(
                 "SELECT sn.id, sn.assignment_id, sn.notebook_id FROM submitted_notebook sn "
                 "JOIN submitted_assignment sa ON sn.assignment_id = sa.id "
-                f"WHERE sa.assignment_id IN ({','.join('?' * len(ids))})",
+                f"WHERE sa.assignment_id IN ({id_marks})",
                 ids,
             )
         }
@@ -104,7 +103,7 @@ class _Batch:
                 "SELECT g.id, g.notebook_id, g.cell_id, g.manual_score FROM grade g "
                 "JOIN submitted_notebook sn ON g.notebook_id = sn.id "
                 "JOIN submitted_assignment sa ON sn.assignment_id = sa.id "
-                f"WHERE sa.assignment_id IN ({','.join('?' * len(ids))})",
+                f"WHERE sa.assignment_id IN ({id_marks})",
                 ids,
             )
         }
@@ -114,7 +113,7 @@ class _Batch:
                 "SELECT c.id, c.notebook_id, c.cell_id FROM comment c "
                 "JOIN submitted_notebook sn ON c.notebook_id = sn.id "
                 "JOIN submitted_assignment sa ON sn.assignment_id = sa.id "
-                f"WHERE sa.assignment_id IN ({','.join('?' * len(ids))})",
+                f"WHERE sa.assignment_id IN ({id_marks})",
                 ids,
             )
         }
@@ -212,13 +211,8 @@ def seconds_late(db, submission: str) -> float:
         "JOIN assignment a ON sa.assignment_id = a.id WHERE sa.id = ?",
         (submission,),
     ).fetchall()
-    stamp, due, extension = from_db_time(stamp), from_db_time(due), from_db_time(extension)
-    if stamp is None or due is None:
-        return 0.0
-    if extension is not None:
-        # An interval (nbgrader's extension) is stored in SQLite as the epoch plus it.
-        due = due + (extension - EPOCH)
-    return max(0.0, (stamp - due).total_seconds())
+    _, late = lateness(from_db_time(stamp), from_db_time(due), from_db_time(extension))
+    return late
 
 
 def apply_late_penalties(

@@ -215,20 +215,16 @@ def normalize_notebook(nb):
     return nb
 
 
-def _canonical_text(nb) -> str:
-    import nbformat
-
-    return nbformat.writes(nb, version=4) + "\n"
-
-
 def normalize_tree(folder: Path) -> None:
     """Rewrite every notebook under ``folder`` in normalized, canonical form."""
     import nbformat
 
+    from .sources import notebook_text
+
     for path in _files(Path(folder)):
         if path.suffix == ".ipynb":
             nb = nbformat.read(path, as_version=4)
-            path.write_text(_canonical_text(normalize_notebook(nb)), encoding="utf-8")
+            path.write_text(notebook_text(normalize_notebook(nb)), encoding="utf-8")
 
 
 # --------------------------------------------------------------------------------------------
@@ -515,19 +511,15 @@ def _check(root: Path, out: Path) -> int:
 def _update_contract_document(root: Path) -> None:
     """CONTRACT.md's table of graded parts, rewritten from the checks when it has drifted."""
     from .checks import contract
-    from .contract_doc import update_document
+    from .contract_doc import MissingMarkersError, write_document
 
     document = root / "CONTRACT.md"
     if not document.is_file():
         return  # a course made from this one need not carry the document
-    text = document.read_text(encoding="utf-8")
     try:
-        fresh = update_document(text, contract())
-    except ValueError:
-        return  # a document without the table's marker lines is the course's own
-    if fresh != text:
-        document.write_text(fresh, encoding="utf-8")
-        print(f"updated the parts table of {document}")
+        write_document(document, contract())
+    except MissingMarkersError:
+        pass  # a document without the table's marker lines is the course's own
 
 
 def main(argv=None) -> int:

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from .contract import grade_id_of_test
 from .protocol import Flag
 
 __all__ = [
@@ -109,7 +110,7 @@ class PartResult:
     @property
     def grade_id(self) -> str:
         """The test cell's ``grade_id``."""
-        return f"test_{self.part}"
+        return grade_id_of_test(self.part)
 
     @property
     def message(self) -> str:

@@ -253,13 +253,13 @@ def run_submission(
         except SandboxTimeoutError as exc:
             worker.close()
             why = f"the grader's sandbox stopped answering ({exc})"
-            run = failed_run(request.parts, why[:300], Flag.TIMEOUT, chosen)
+            run = failed_run(request.parts, why[:300], Flag.TIMEOUT)
             break
         except (SandboxError, FrameError) as exc:
             worker.close()
             log.warning("sandbox worker failed (attempt %d): %s", attempt + 1, exc)
             why = f"the grader's sandbox stopped while running this notebook ({exc})"
-            run = failed_run(request.parts, why[:300], Flag.CRASH, chosen)
+            run = failed_run(request.parts, why[:300], Flag.CRASH)
     run.isolation = chosen
     audit()
     scan = audits[0]

@@ -15,7 +15,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from .protocol import Flag
-from .worker.loader import prepare_source
+from .worker.loader import blank_magics
 from .worker.watch import FORBIDDEN_FILE_NAMES, FORBIDDEN_PATH_PARTS, classify_module
 
 # Most code cells of a class's notebooks are the handout's own, the same for every student
@@ -92,7 +92,7 @@ def _parse(source: str) -> ast.AST | None:
         pass
     except (ValueError, RecursionError, MemoryError):
         return None
-    text, refusal = prepare_source(source)
+    text, refusal = blank_magics(source)
     if refusal:
         return None
     try:

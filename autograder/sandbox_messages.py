@@ -9,7 +9,6 @@ the order asked, no more outcomes than calls, and trees of numbers only.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 from .protocol import SANDBOX_FLAGS, Call, CallOutcome, Flag, Limits, PartRun, SubmissionRun
 from .worker.attempt import HARD_GRACE_SECONDS
 from .worker.loader import LOAD_BUDGET_FACTOR
-from .worker.report import MAX_ARGS_AFTER
+from .worker.report import MAX_ARGS_AFTER, MAX_CELL_ERRORS
 from .worker.supervisor import MAX_LOAD_ATTEMPTS
 from .worker.tree import RESULT_KINDS, TreeDecoder, TreeEncoder
 from .worker.wire import FrameError, check_flags, check_module_names, check_str, check_str_list
@@ -34,8 +33,8 @@ __all__ = [
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Beyond the time the limits allow, how long the grader waits for a worker before killing it.
 HOST_GRACE_SECONDS = 30.0
-# Bounds of the answer's text: as the supervisor keeps them, with room to spare.
-MAX_CELL_ERRORS = 10_000
+# Bounds of the answer's text: as the supervisor keeps them, with room to spare (the cell
+# errors take the supervisor's own bound, MAX_CELL_ERRORS).
 MAX_NOTES = 200
 MAX_IMPORTS = 500
 MAX_OUTPUT_CHARS = 10**8
@@ -83,8 +82,8 @@ def build_request(cells: list[str], calls: list[Call], limits: Limits) -> Reques
         "parts": [[name, part_calls] for name, part_calls in grouped.items()],
         "repo_root": str(REPO_ROOT),
     }
-    counts = Counter(call.part for call in calls)
-    return Request(header, encoder.blob(), tuple(grouped), dict(counts))
+    counts = {name: len(part_calls) for name, part_calls in grouped.items()}
+    return Request(header, encoder.blob(), tuple(grouped), counts)
 
 
 def deadline_seconds(limits: Limits, n_parts: int) -> float:
@@ -152,9 +151,12 @@ def parse_answer(header: dict, blob: bytes, request: Request) -> SubmissionRun:
     return run
 
 
-def failed_run(parts: tuple[str, ...], why: str, flag: Flag, isolation: str) -> SubmissionRun:
-    """The run of a submission the sandbox could not answer: every part failed with ``why``."""
-    run = SubmissionRun(isolation=isolation)
+def failed_run(parts: tuple[str, ...], why: str, flag: Flag) -> SubmissionRun:
+    """The run of a submission the sandbox could not answer: every part failed with ``why``.
+
+    Its ``isolation`` is left for the caller to set, as on every run it returns.
+    """
+    run = SubmissionRun()
     run.flags.add(flag)
     run.notes.append(why)
     for name in parts:

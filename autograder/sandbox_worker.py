@@ -303,12 +303,6 @@ class Worker:
         self.slot: _Slot | None = None
         self.workdir: str | None = None
         self.stderr_path: str | None = None
-        self.problem: str | None = None
-
-    def start(self) -> None:
-        """Start the worker process and wait until it is ready."""
-        self.spawn()
-        self.await_ready()
 
     def spawn(self) -> None:
         """Start the worker process; it imports numpy and probes its isolation on its own."""

@@ -14,6 +14,9 @@ from dataclasses import dataclass
 __all__ = ["Bar", "bar_chart"]
 
 GOOD, MIDDLING, BAD = "#2e7d32", "#f9a825", "#c62828"
+#: Pixels kept left of the plot for the labels: room for the feedback's longest
+#: ``part: output`` label at font-size 10.
+LABEL_WIDTH = 190
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,6 @@ def bar_chart(
     caption: str,
     marker: float | None = None,
     title: str = "",
-    label_width: int = 190,
 ) -> str:
     """An ``<svg>`` element with one horizontal bar per row.
 
@@ -54,8 +56,6 @@ def bar_chart(
         A dashed vertical line at this fraction of the width (a tolerance, a target).
     title : str
         For screen readers (``<title>``); defaults to the caption.
-    label_width : int
-        Pixels kept left of the plot for the labels.
 
     Returns
     -------
@@ -63,7 +63,7 @@ def bar_chart(
     """
     plot_w, row_h, top, bottom = 380, 16, 8, 38
     axis_y = top + row_h * len(bars)
-    left = label_width
+    left = LABEL_WIDTH
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + plot_w + 20}" '
         f'height="{axis_y + bottom}" role="img" font-family="sans-serif" font-size="10">',

@@ -29,24 +29,18 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.release import assignments, text_source
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "samples" / "submitted"
 STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 
 
-def _assignments() -> dict[str, str]:
-    """The contract's assignments: name to notebook name."""
-    from autograder.checks import contract
-
-    return contract().notebooks()
-
-
 def _source(assignment: str):
     """The source notebook of ``assignment``, derived from its text form."""
-    from autograder.sources import TEXT_SUFFIX, derive
+    from autograder.sources import derive
 
-    notebook = _assignments()[assignment]
-    return derive(ROOT / "solutions" / assignment / f"{notebook}{TEXT_SUFFIX}")
+    return derive(text_source(ROOT, assignment, assignments()[assignment]))
 
 
 def _body(code: str) -> str:
@@ -291,7 +285,7 @@ HONEST_STUDENTS = ("ada_full_marks", "bo_rewritten", "cy_untouched") + tuple(SLI
 def release_notebook(assignment: str, exercises: Path | None = None):
     """The student release of ``assignment``: ``exercises/`` if built, else made in memory
     (the release's own preparation, then nbgrader's preprocessors)."""
-    notebook = _assignments()[assignment]
+    notebook = assignments()[assignment]
     path = (exercises or ROOT / "exercises") / assignment / f"{notebook}.ipynb"
     if path.is_file():
         return nbformat.read(path, as_version=4)
@@ -371,7 +365,7 @@ def build(out: Path = OUT, exercises: Path | None = None, students=None) -> list
         shutil.rmtree(out)
     written = []
 
-    notebooks = _assignments()
+    notebooks = assignments()
 
     def write(student, assignment, nb):
         if students is not None and student not in students:

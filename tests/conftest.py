@@ -3,8 +3,9 @@
 Book fixtures (``tests/test_book.py``): ``built_book`` builds the Jupyter Book once per test
 session into a temporary folder; ``plain_venv`` is a virtual environment with nothing but
 numpy, matplotlib and ipykernel, made once per session, in which the chapters' downloadable
-notebooks must run. Other parts of the course may add their own fixtures below, in their own
-clearly named section.
+notebooks must run. Notebook fixture (``tests/test_notebooks.py``, ``tests/test_slips.py``):
+``kernels`` starts one Jupyter kernel per assignment, once per test module. Other parts of the
+course may add their own fixtures below, in their own clearly named section.
 """
 
 from __future__ import annotations
@@ -226,3 +227,23 @@ def gradebook_url(gradebook_template, tmp_path) -> str:
     path = tmp_path / "gradebook.db"
     shutil.copyfile(gradebook_template, path)
     return f"sqlite:///{path}"
+
+
+# --------------------------------------------------------------------------------------------
+# The notebooks
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def kernels(tmp_path_factory):
+    """Assignment -> a Jupyter kernel of its own (:class:`notebook_tools.Kernel`), started once
+    per test module and closed after it."""
+    try:
+        import notebook_tools as nt
+    except ImportError:  # tests/ imported as a package
+        from tests import notebook_tools as nt
+
+    out = {a: nt.Kernel(tmp_path_factory.mktemp(a)) for a in nt.assignments()}
+    yield out
+    for kernel in out.values():
+        kernel.close()

@@ -46,10 +46,6 @@ def parts(assignment: str) -> dict[str, float]:
     return {p.name: p.points for p in contract().parts_of(assignment)}
 
 
-#: Assignment -> {part: points}, derived from the contract (for tests written against a dict).
-CONTRACT = {a: parts(a) for a in assignments()}
-
-
 def notebook_name(assignment: str) -> str:
     return contract().assignment(assignment).notebook
 
@@ -124,6 +120,18 @@ def nbgrader_env() -> dict[str, str]:
     return env
 
 
+def _apply_edits(code: str, edits, gid: str, label: str = "") -> str:
+    """``code`` with ``edits``, one ``(old, new)`` or a list of them, applied in order.
+
+    Each ``old`` must occur (in the code as the earlier edits left it), so an edit that no
+    longer applies fails the test loudly; ``label`` starts that message.
+    """
+    for old, new in [edits] if isinstance(edits, tuple) else edits:
+        assert old in code, f"{label}{old!r} does not occur in the solution of {gid}"
+        code = code.replace(old, new)
+    return code
+
+
 def fill_release(release_nb, source_nb, slips=None, answers=True):
     """A copy of a release notebook with every solution cell filled with the source's code.
 
@@ -151,10 +159,7 @@ def fill_release(release_nb, source_nb, slips=None, answers=True):
             continue
         text = solution_region(sources[gid].source)
         if gid in slips:
-            edits = slips.pop(gid)
-            for old, new in [edits] if isinstance(edits, tuple) else edits:
-                assert old in text, f"slip {old!r} does not occur in the solution of {gid}"
-                text = text.replace(old, new)
+            text = _apply_edits(text, slips.pop(gid), gid, "slip ")
         cell.source = text
     assert not slips, f"slips for unknown parts: {sorted(slips)}"
     return nb
@@ -307,9 +312,7 @@ def student_namespace(assignment: str, edits=None, extra: str = "") -> dict:
         if isinstance(change, str):
             code = change
         elif change is not None:
-            for old, new in [change] if isinstance(change, tuple) else change:
-                assert old in code, f"{old!r} does not occur in the solution of {gid}"
-                code = code.replace(old, new)
+            code = _apply_edits(code, change, gid)
         exec(compile(code, f"<{gid}>", "exec"), namespace)
     assert not edits, f"edits for unknown parts: {sorted(edits)}"
     if extra:

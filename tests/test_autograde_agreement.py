@@ -30,6 +30,11 @@ from pathlib import Path
 import pytest
 from nbgrader.api import Gradebook
 
+try:
+    import notebook_tools as nt
+except ImportError:  # tests/ imported as a package
+    from tests import notebook_tools as nt
+
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
@@ -42,35 +47,17 @@ HONEST = [
 ]
 
 
-def _assignments() -> list[str]:
-    from autograder.checks import contract
-
-    return [a.name for a in contract().assignments]
-
-
-ASSIGNMENTS = _assignments()
-
-
-def _env():
-    env = dict(os.environ)
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    return env
+ASSIGNMENTS = nt.assignments()
 
 
 def _run(course, *args):
     proc = subprocess.run(
-        args, cwd=course, env=_env(), capture_output=True, text=True, timeout=1800
+        args, cwd=course, env=nt.nbgrader_env(), capture_output=True, text=True, timeout=1800
     )
     assert proc.returncode == 0, (
         f"{' '.join(map(str, args))}:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}"
     )
     return proc
-
-
-def contract_notebook(name: str) -> str:
-    from autograder.checks import contract
-
-    return contract().assignment(name).notebook
 
 
 def _make_samples():
@@ -106,13 +93,13 @@ def test_autograde_and_the_grader_agree_part_by_part(course):
             for r in csv.DictReader(fh)
         }
     old = os.environ["PATH"]
-    os.environ["PATH"] = _env()["PATH"]
+    os.environ["PATH"] = nt.nbgrader_env()["PATH"]
     try:
         with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id="gradients-by-hand") as gb:
             theirs = {}
             for student in HONEST:
                 for name in ASSIGNMENTS:
-                    notebook = contract_notebook(name)
+                    notebook = nt.notebook_name(name)
                     nb = gb.find_submission_notebook(notebook, name, student)
                     for g in nb.grades:
                         if g.name.startswith("test_"):
@@ -132,7 +119,7 @@ def _cells(db_path: Path) -> dict:
         out[("students",)] = sorted(s.id for s in gb.students)
         for student in HONEST:
             for name in ASSIGNMENTS:
-                nb = gb.find_submission_notebook(contract_notebook(name), name, student)
+                nb = gb.find_submission_notebook(nt.notebook_name(name), name, student)
                 for g in nb.grades:
                     out[(student, name, "grade", g.name)] = (
                         g.auto_score,
@@ -157,12 +144,10 @@ def test_the_gradebooks_hold_the_same_records(course):
 
 
 def _graded_cells(path: Path) -> list[tuple]:
-    import nbformat
-
-    nb = nbformat.read(path, as_version=4)
+    nb = nt.read(path)
     out = []
     for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
+        meta = nt.nbgrader_meta(cell)
         if "grade_id" not in meta:
             continue
         locked = meta.get("locked") or (meta.get("grade") and not meta.get("solution"))
@@ -205,7 +190,7 @@ def test_nbgraders_tools_accept_what_the_grader_wrote(course):
                 s["failed_tests"],
             )
             for name in ASSIGNMENTS
-            for s in api.get_notebook_submissions(name, contract_notebook(name))
+            for s in api.get_notebook_submissions(name, nt.notebook_name(name))
         )
 
     mine = course.parent / "ours-course"

@@ -15,6 +15,7 @@ student's commands run in bubblewrap with an ``/etc/passwd`` that names this mac
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 import os
 import shutil
@@ -47,6 +48,18 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap (bwrap) not installed"),
 ]
+
+
+def _book_tool(name: str):
+    """A module of book/_tools, imported by file as the book's build does (as test_book's
+    ``load_extension`` does)."""
+    spec = importlib.util.spec_from_file_location(
+        f"book_{name}", REPO / "book" / "_tools" / f"{name}.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
 
 
 def _env(**extra) -> dict[str, str]:
@@ -354,15 +367,14 @@ def test_students_fetch_their_feedback(semester, handed_back):
 def test_the_manual_grading_page_in_chromium(semester, formgrader):
     """In Debian's Chromium, does formgrader's page show the student's code and our verdicts?"""
     playwright = pytest.importorskip("playwright.sync_api")
+    print_book = _book_tool("print_book")  # the Chromium and the flags the book prints with
     ben = _submissions(formgrader)["ben"]
     artifacts = REPO / "test-artifacts"
     artifacts.mkdir(exist_ok=True)
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run"],
-        )  # fmt: skip
+            executable_path=print_book.CHROMIUM, headless=True, args=print_book.CHROMIUM_ARGS
+        )
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(f"{formgrader.url}/formgrader/submissions/{ben['id']}/?token={formgrader.token}")
         page.wait_for_selector("text=grad_output:")

@@ -18,11 +18,11 @@ import pytest
 from autograder.checks import contract
 
 try:
+    import notebook_tools as nt
     from cli_tools import run_grade_cli
 except ImportError:  # tests/ imported as a package
+    from tests import notebook_tools as nt
     from tests.cli_tools import run_grade_cli
-
-REPO = Path(__file__).resolve().parents[1]
 
 #: Shapes every stub reads from its arguments, so that its answer has the contract's shapes.
 MLP_SHAPES = """
@@ -137,9 +137,9 @@ def _stub(part: str, kind: str) -> str | None:
 def _student(root: Path, kind: str) -> None:
     """A student who wrote the ``kind`` stub wherever it applies, zeros elsewhere."""
     for a in contract().assignments:
-        nb = nbformat.read(REPO / "exercises" / a.name / f"{a.notebook}.ipynb", as_version=4)
+        nb = nt.read(nt.release_path(a.name))
         for cell in nb.cells:
-            part = cell.metadata.get("nbgrader", {}).get("grade_id")
+            part = nt.grade_id(cell)
             if cell.cell_type == "code" and part in STUBS:
                 cell.source = _stub(part, kind) or _stub(part, "zeros")
         path = root / f"stub_{kind}" / a.name / f"{a.notebook}.ipynb"

@@ -144,6 +144,6 @@ def test_the_sandboxed_grader_gives_nothing_and_flags_it(course, tmp_path):
         rows = {r["part"]: r for r in csv.DictReader(f) if r["assignment"] == ASSIGNMENT}
     assert float(rows["mse_loss"]["score"]) == 0
     assert "tampering" in rows["mse_loss"]["flags"].split()
-    for part, points in nt.CONTRACT[ASSIGNMENT].items():
+    for part, points in nt.parts(ASSIGNMENT).items():
         if part != "mse_loss":
             assert float(rows[part]["score"]) == points, (part, rows[part]["message"])

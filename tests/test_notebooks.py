@@ -258,14 +258,7 @@ def test_the_mlp_notebook_does_not_ship_a_sigmoid():
 
 # --------------------------------------------------------------------------------------------
 # running the notebooks (slow)
-
-
-@pytest.fixture(scope="module")
-def kernels(tmp_path_factory):
-    out = {name: nt.Kernel(tmp_path_factory.mktemp(name)) for name in ASSIGNMENTS}
-    yield out
-    for kernel in out.values():
-        kernel.close()
+# (``kernels``, one Jupyter kernel per assignment, is a fixture of conftest.py.)
 
 
 @pytest.mark.slow

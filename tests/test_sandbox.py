@@ -7,7 +7,6 @@ skip with a reason when bwrap is not installed. CI installs it (``make system-de
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import shutil
@@ -20,6 +19,13 @@ import pytest
 from autograder import sandbox, sandbox_worker
 from autograder.protocol import ActivationRef, Call, FunctionRef, Limits
 from autograder.sandbox import run_submission
+
+try:
+    import import_graph_tools as ig
+    from tree_tools import assert_same_tree
+except ImportError:  # tests/ imported as a package
+    from tests import import_graph_tools as ig
+    from tests.tree_tools import assert_same_tree
 
 HAVE_BWRAP = shutil.which("bwrap") is not None
 needs_bwrap = pytest.mark.skipif(not HAVE_BWRAP, reason="bubblewrap (bwrap) is not installed")
@@ -162,23 +168,8 @@ def test_the_sandbox_and_the_in_process_converter_agree(mode):
             refused += 1
             continue
         assert outcome.error is None, (name, outcome.error)
-        _assert_same_tree(plain, outcome.value)
+        assert_same_tree(plain, outcome.value)
     assert 0 < refused < len(names)
-
-
-def _assert_same_tree(a, b) -> None:
-    assert type(a) is type(b), (a, b)
-    if isinstance(a, dict):
-        assert list(a) == list(b)
-        for key in a:
-            _assert_same_tree(a[key], b[key])
-    elif isinstance(a, tuple):
-        assert len(a) == len(b)
-        for x, y in zip(a, b, strict=True):
-            _assert_same_tree(x, y)
-    else:
-        assert a.dtype == b.dtype and a.shape == b.shape
-        np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -323,38 +314,12 @@ PACKAGE = Path(sandbox.__file__).resolve().parent
 WORKER_MAY_IMPORT = {"autograder.activations", "autograder.protocol", "autograder.test_functions"}
 
 
-def _autograder_imports(path: Path) -> set[str]:
-    """The ``autograder`` modules a source file imports, at any depth of its code."""
-    package = "autograder." + ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
-    if path.name == "__init__.py":
-        package = package.rsplit(".", 1)[0] + ".__init__"
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")[: -node.level]
-                module = ".".join(base + ([node.module] if node.module else []))
-            else:
-                module = node.module or ""
-            if module.startswith("autograder"):
-                found.add(module)
-                # "from . import loader" names a module, not an attribute.
-                found |= {
-                    f"{module}.{a.name}"
-                    for a in node.names
-                    if (PACKAGE.parent / module.replace(".", "/") / f"{a.name}.py").exists()
-                }
-        elif isinstance(node, ast.Import):
-            found |= {a.name for a in node.names if a.name.startswith("autograder")}
-    return found
-
-
 def test_the_worker_imports_nothing_that_knows_an_answer():
     """Does every module of the worker import only the worker itself, the activations, the
     protocol and the test functions, never the reference, the checks or the grader?"""
     for path in sorted((PACKAGE / "worker").glob("*.py")):
         # ("from .. import protocol" names the package; its modules are checked one by one.)
-        for module in _autograder_imports(path) - {"autograder"}:
+        for module in ig.imports(path) - {"autograder"}:
             allowed = module in WORKER_MAY_IMPORT or module.startswith("autograder.worker")
             assert allowed, f"{path.name} imports {module}"
 
@@ -362,22 +327,9 @@ def test_the_worker_imports_nothing_that_knows_an_answer():
 def test_the_sandbox_modules_import_no_cycle():
     """Do the sandbox's modules, on both sides, import each other without a cycle?"""
     paths = [*PACKAGE.glob("sandbox*.py"), PACKAGE / "protocol.py", *PACKAGE.glob("worker/*.py")]
-    graph = {}
-    for path in paths:
-        name = "autograder." + ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
-        graph[name] = _autograder_imports(path) - {"autograder", "autograder.worker"}
-    done: set[str] = set()
-
-    def visit(name: str, trail: tuple[str, ...]) -> None:
-        assert name not in trail, " -> ".join((*trail, name))
-        if name in done or name not in graph:
-            return
-        for module in graph[name]:
-            visit(module, (*trail, name))
-        done.add(name)
-
-    for name in graph:
-        visit(name, ())
+    # (An arrow to a package itself, as "from . import loader" draws, says "part of".)
+    graph = {m: ts - {"autograder", "autograder.worker"} for m, ts in ig.graph(paths).items()}
+    assert ig.cycles(graph) == []
     assert "autograder.worker.attempt" in graph["autograder.worker.supervisor"]
 
 

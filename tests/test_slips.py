@@ -242,14 +242,6 @@ def test_every_slip_of_the_chapter_is_planted():
 
 
 @pytest.fixture(scope="module")
-def kernels(tmp_path_factory):
-    out = {a: nt.Kernel(tmp_path_factory.mktemp(a)) for a in nt.assignments()}
-    yield out
-    for kernel in out.values():
-        kernel.close()
-
-
-@pytest.fixture(scope="module")
 def sources():
     return {a: (nt.read(nt.release_path(a)), nt.read(nt.source_path(a))) for a in nt.assignments()}
 

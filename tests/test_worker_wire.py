@@ -25,6 +25,11 @@ from autograder.worker import convert, loader, tree, wire
 from autograder.worker.job import Job
 from autograder.worker.report import Evidence, PartDone, Report
 
+try:
+    from tree_tools import assert_same_tree
+except ImportError:  # tests/ imported as a package
+    from tests.tree_tools import assert_same_tree
+
 
 def _roundtrip(value, kinds=tree.REQUEST_KINDS, **callbacks):
     encoder = tree.TreeEncoder()
@@ -485,22 +490,6 @@ def _sandbox_path(value, args=(), return_args=False):
     frame = wire.pack(report.header(), report.encoder.blob())
     ((answer, answer_blob),) = wire.FrameReader().feed(frame)
     return parse_answer(answer, answer_blob, request).parts["part"].outcomes[0]
-
-
-def assert_same_tree(a, b):
-    """Same structure, same types, same dtypes and shapes, same numbers (NaN equal to NaN)."""
-    assert type(a) is type(b), (a, b)
-    if isinstance(a, dict):
-        assert list(a) == list(b)
-        for key in a:
-            assert_same_tree(a[key], b[key])
-    elif isinstance(a, tuple):
-        assert len(a) == len(b)
-        for x, y in zip(a, b, strict=True):
-            assert_same_tree(x, y)
-    else:
-        assert a.dtype == b.dtype and a.shape == b.shape
-        np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("name", sorted(RETURNED))

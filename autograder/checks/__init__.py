@@ -5,7 +5,7 @@ carries its :class:`~autograder.contract.PartSpec` (name, assignment, points, ar
 :func:`contract` is derived from the registered checks and the course's assignments. The same
 checks run in three places: the batch grader (``python -m autograder grade``, student code in
 the sandbox), pytest (``pytest --pyargs autograder.checks --submission PATH``, see
-:mod:`autograder.checks.pytest_plugin`) and nbgrader's hidden test blocks
+:mod:`autograder.pytest_plugin`) and nbgrader's hidden test blocks
 (:func:`autograder.nbgrader_hook.hidden_test`).
 
 Modules: ``part`` (a part's judging), ``cases``, ``compare`` (one output against the reference
@@ -82,13 +82,6 @@ def register(part: Part, assignment: Assignment | None = None) -> None:
     Contract(tuple(assignments), tuple(p.spec for p in [*PARTS.values(), part]))
     _ASSIGNMENTS[:] = assignments
     PARTS[part.name] = part
-
-
-def unregister(name: str) -> None:
-    """Remove a part registered with :func:`register`, and its assignment if now empty."""
-    part = PARTS.pop(name)
-    if not any(p.spec.assignment == part.spec.assignment for p in PARTS.values()):
-        _ASSIGNMENTS[:] = [a for a in _ASSIGNMENTS if a.name != part.spec.assignment]
 
 
 def contract() -> Contract:

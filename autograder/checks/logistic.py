@@ -26,7 +26,7 @@ from .logistic_cases import (
     scenarios,
 )
 from .part import Part
-from .slips import LOGISTIC_SCALE_SLIPS, Slip
+from .slips import LOGISTIC_SCALE_SLIPS, Slip, ran_cases
 
 __all__ = ["LOGISTIC_PARTS"]
 
@@ -382,11 +382,7 @@ class HessianDiagonal(_LogisticPart):
         return _hessian_slips(diagonal=True)
 
     def diagnose_leaf(self, leaf, cases, received):
-        ran = [
-            (c, r[leaf])
-            for c, r in zip(cases, received, strict=True)
-            if r and leaf in r and leaf in c.expected
-        ]
+        ran = ran_cases(leaf, cases, received)
         full = [
             got.shape == (c.expected[leaf].size,) * 2
             and np.allclose(np.diag(got), c.expected[leaf], rtol=1e-6, atol=1e-12)

@@ -19,7 +19,7 @@ from ..contract import PartSpec
 from ..protocol import CallOutcome, Flag, PartRun
 from ..results import ComponentResult, Diagnosis, PartResult
 from .cases import Case
-from .compare import MATCH_TOL, LeafVerdict, judge_leaf
+from .compare import MATCH_TOL, MAX_PROBLEMS, LeafVerdict, judge_leaf
 from .convert import Malformed
 from .slips import ScaleSlip, Slip, diagnose
 from .text import round_score, scrub
@@ -199,12 +199,12 @@ class Part:
                 # is wrong: returning zeros leaves `theta` unchanged too.
                 problems += [
                     f"case {i + 1} ({cases[i].label}): {e}" for i, e in enumerate(errors) if e
-                ][:3]
+                ][:MAX_PROBLEMS]
                 if not problems and not values_right:
                     problems.append(
                         "counts only together with right values, and the values are wrong"
                     )
-            problems = problems[:3]  # enough to see the pattern; more would drown it
+            problems = problems[:MAX_PROBLEMS]  # enough to see the pattern; more would drown it
             worst = max(comp_verdicts, key=lambda v: v.worst_error, default=LeafVerdict())
             fd = [v.fd_error for v in comp_verdicts if v.fd_error is not None]
             passed = not problems

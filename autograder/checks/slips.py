@@ -25,6 +25,7 @@ __all__ = [
     "ScaleSlip",
     "Slip",
     "diagnose",
+    "ran_cases",
 ]
 
 #: How closely a replayed slip must reproduce the student's numbers to be named. A slip either
@@ -239,6 +240,29 @@ def scaled(leaf: str, ran: Ran, scale_slips: tuple[ScaleSlip, ...]) -> list[Diag
     return found
 
 
+def ran_cases(leaf: str, cases: list[Case], received: list[dict[str, np.ndarray] | None]) -> Ran:
+    """The cases that returned ``leaf``, each paired with the student's value for it.
+
+    Parameters
+    ----------
+    leaf : str
+    cases : list of Case
+    received : list of (dict of str to ndarray) or None
+        What came back per case, aligned with ``cases``; ``None`` (or empty) when the call
+        failed.
+
+    Returns
+    -------
+    list of (Case, ndarray)
+        Only cases whose ``expected`` has ``leaf`` too, in case order.
+    """
+    return [
+        (c, r[leaf])
+        for c, r in zip(cases, received, strict=True)
+        if r and leaf in r and leaf in c.expected
+    ]
+
+
 def diagnose(
     leaf: str,
     cases: list[Case],
@@ -252,11 +276,7 @@ def diagnose(
     The part's own slips first; when none fits, a bias not summed over the batch, a
     transpose, or a constant factor.
     """
-    ran = [
-        (c, r[leaf])
-        for c, r in zip(cases, received, strict=True)
-        if r and leaf in r and leaf in c.expected
-    ]
+    ran = ran_cases(leaf, cases, received)
     if not ran:
         return []
     found = [Diagnosis(s.name, f"`{leaf}`: {s.message}") for s in slips if _fits(s, leaf, ran)]

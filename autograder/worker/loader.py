@@ -114,19 +114,26 @@ class LoaderTask:
     part_seconds: float = 0.0
 
 
-def prepare_source(source: str) -> tuple[str, str | None]:
-    """The cell's Python source with IPython magics removed, or why it cannot run.
+def blank_magics(source: str) -> tuple[str, str | None]:
+    """The cell's Python source with IPython magics blanked, or why it cannot run.
 
-    Line magics (``%matplotlib inline``) and shell escapes (``!pip install``) are blanked only
-    when the cell does not compile as it is; cell magics (``%%time``) make the cell fail.
+    Callers try the source as it is first and come here only after a ``SyntaxError``, so a
+    line that merely looks like a magic inside valid Python (a ``%`` continuing an expression)
+    is never touched. Line magics (``%matplotlib inline``) and shell escapes (``!pip install``)
+    become empty lines, keeping line numbers; cell magics (``%%time``) make the cell fail.
+
+    Parameters
+    ----------
+    source : str
+        A code cell that did not compile as it is.
+
+    Returns
+    -------
+    text : str
+        The source with magic lines blanked (``source`` itself when refused).
+    refusal : str or None
+        Why the cell cannot run, or ``None``.
     """
-    try:
-        compile(source, "<cell>", "exec")
-        return source, None
-    except SyntaxError:
-        pass
-    except (ValueError, OverflowError, RecursionError, MemoryError):
-        return source, None
     if source.lstrip().startswith("%%"):
         magic = source.lstrip().split(None, 1)[0]
         return source, f"uses the cell magic {magic[:30]}, which the grader does not run"
@@ -165,7 +172,7 @@ def _compile_cell(source: str, index: int) -> CodeType | str | BaseException:
 
     The cell is compiled as it is first: the self-checks the release pastes in are ~45 kB,
     and compiling them twice cost every submission ~8 ms. Only a cell that is not Python as
-    it is goes through :func:`prepare_source` (magics blanked) and is compiled again.
+    it is goes through :func:`blank_magics` and is compiled again.
     """
     name = f"<cell {index}>"
     try:
@@ -174,7 +181,7 @@ def _compile_cell(source: str, index: int) -> CodeType | str | BaseException:
         pass
     except BaseException as exc:  # ValueError for NUL bytes, RecursionError, MemoryError
         return exc
-    text, refusal = prepare_source(source)
+    text, refusal = blank_magics(source)
     if refusal:
         return refusal
     try:

@@ -25,6 +25,9 @@ MAX_ARGS_AFTER = 64
 # Bounds of the evidence one report may add: beyond them it is noise, not information.
 MAX_NOTES = 100
 MAX_STOPPED_CELLS = 1000
+#: Failed-cell lines a load report may carry (one per failed cell); the grader reads the answer
+#: with the same bound (:mod:`autograder.sandbox_messages`).
+MAX_CELL_ERRORS = 10_000
 
 #: Where the submission's processes were stopped by the supervisor, not by their own doing.
 LOAD_FAILED = "the notebook could not be run to the end"
@@ -84,7 +87,7 @@ class LoadReport:
     @classmethod
     def parse(cls, header: dict) -> LoadReport:
         try:
-            errors = check_str_list(header.get("cell_errors", []), 10_000, 500)
+            errors = check_str_list(header.get("cell_errors", []), MAX_CELL_ERRORS, 500)
         except FrameError:
             errors = ["the notebook's report was malformed"]
         stopped = header.get("stopped", [])

@@ -74,8 +74,6 @@ class TreeEnds:
         The keeper's pid (None when the init was cloned directly).
     init : int or None
         The init's pid, when the supervisor started it itself (else the keeper reports it).
-    direct : bool
-        The init was cloned straight into new namespaces (one process fewer in the tree).
     """
 
     ctl: socket.socket
@@ -83,7 +81,6 @@ class TreeEnds:
     init_r: int
     keeper: int | None
     init: int | None
-    direct: bool
 
 
 class Spawner:
@@ -177,7 +174,6 @@ class Spawner:
             init_r=init_r,
             keeper=None if self.direct else child,
             init=child if self.direct else None,
-            direct=self.direct,
         )
 
     def _keeper(self, ctl_fd: int, out_w: int, init_w: int) -> None:

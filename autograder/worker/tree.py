@@ -60,14 +60,13 @@ INT64 = np.dtype("<i8")
 BOOL = np.dtype("?")
 #: The dtypes an array may have on the wire, by their code in an array node.
 WIRE_DTYPES = {"f8": FLOAT64, "i8": INT64, "b1": BOOL}
-_CODES = {FLOAT64: "f8", INT64: "i8", BOOL: "b1"}
+_CODES = {dtype: code for code, dtype in WIRE_DTYPES.items()}
 _INT64_MAX = int(np.iinfo(np.int64).max)
 _INT64_MIN = int(np.iinfo(np.int64).min)
 
 # Captured at import, before any student code, for the same reason as the builtins above.
 _np_array = np.array
 _frombuffer = np.frombuffer
-_ndarray = np.ndarray
 _generic = np.generic
 _asarray = np.asarray
 _greater = np.greater
