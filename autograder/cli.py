@@ -235,7 +235,7 @@ def _grade_and_record(args, mode, notebooks, outputs, gb, out: Path, phases: Pha
     from .batch import LocalBackend, grade_all
     from .course_outputs import autograded_writer, record_batch, write_pages
     from .distributed import ClusterError, DaskBackend
-    from .grade import SandboxRunner
+    from .grade import SandboxRunner, handout_digests
     from .gradebook import GradebookError
     from .report import summarize, summary_svg, write_csv
 
@@ -247,7 +247,7 @@ def _grade_and_record(args, mode, notebooks, outputs, gb, out: Path, phases: Pha
             notebooks,
             args.seed,
             backend,
-            runner=SandboxRunner(mode),
+            runner=SandboxRunner(mode, handout_digests(list(writer.releases.values()))),
             limits=Limits(part_seconds=args.part_seconds, load_seconds=args.load_seconds),
             progress=not args.quiet,
             finish=writer,

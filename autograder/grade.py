@@ -17,9 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .checks import PARTS, contract, draw_cases, failed_result, judge
-from .protocol import Flag, Limits, PartRun, SubmissionRun
+from .protocol import Flag, Limits, PartRun, SubmissionRun, cell_digest
 from .results import NotebookGrade
-from .submission import NotebookFile, SubmissionError, find_notebooks, read_code_cells
+from .submission import (
+    NotebookFile,
+    SubmissionError,
+    find_notebooks,
+    notebook_code_cells,
+    read_code_cells,
+)
 
 __all__ = [
     "DEFAULT_SEED",
@@ -28,6 +34,7 @@ __all__ = [
     "discover",
     "grade_notebook",
     "grade_safely",
+    "handout_digests",
     "student_seed",
 ]
 
@@ -69,16 +76,31 @@ class SandboxRunner:
     mode : {"bwrap", "fallback"}
         ``bwrap``: OS isolation, refused where bubblewrap cannot run; ``fallback``: a plain
         subprocess with resource limits, for trusted notebooks only (``--isolation none``).
+    handout : frozenset of bytes
+        Digests of the released notebooks' code cells (:func:`handout_digests`), which the
+        sandbox compiles once for the whole class.
     """
 
     mode: str = "bwrap"
+    handout: frozenset[bytes] = frozenset()
     #: Cases that rely on the sandbox's memory limit are drawn only for sandboxed runners.
     sandboxed = True
 
     def __call__(self, cells, calls, limits) -> SubmissionRun:
         from .sandbox import run_submission  # imported late: in-process paths do without
 
-        return run_submission(cells, calls, limits, mode=self.mode)
+        return run_submission(cells, calls, limits, mode=self.mode, handout=self.handout)
+
+
+def handout_digests(released: list[dict | None]) -> frozenset[bytes]:
+    """The digests of the code cells of released notebooks (their JSON), as the grader reads
+    a submission's cells (:func:`~autograder.submission.notebook_code_cells`)."""
+    return frozenset(
+        cell_digest(source)
+        for data in released
+        if isinstance(data, dict) and isinstance(data.get("cells"), list)
+        for source in notebook_code_cells(data)
+    )
 
 
 def _all_failed(grade: NotebookGrade, message: str, flags: set[Flag]) -> NotebookGrade:

@@ -201,6 +201,7 @@ def run_submission(
     limits: Limits = Limits(),  # noqa: B008 - frozen dataclass, safe as a default
     *,
     mode: str | None = None,
+    handout: frozenset[bytes] = frozenset(),
 ) -> SubmissionRun:
     """Run a notebook's code cells in the sandbox and make the grader's calls.
 
@@ -211,9 +212,9 @@ def run_submission(
         shared namespace; a cell that fails loses its own definitions only.
     calls : list of Call
         Calls to make, grouped by ``Call.part``. The parts run one after another, each under
-        its own time limit, in a process forked from the loaded notebook; a part that hangs,
-        crashes, tampers or leaves state behind hands the parts after it a fresh copy, and a
-        part is blamed for a hang or a crash only in a fresh copy (see
+        its own time limit, in the loaded notebook's process (or a fresh copy of it); a part
+        that hangs, crashes, tampers or leaves state behind hands the parts after it a fresh
+        copy, and a part is blamed for a hang or a crash only in a fresh copy (see
         :mod:`autograder.worker.loader`).
     limits : Limits
         ``load_seconds`` applies to each cell (a cell past it is stopped and loses its own
@@ -221,6 +222,11 @@ def run_submission(
         one part together.
     mode : {"auto", "bwrap", "fallback"}, optional
         Overrides ``GBH_SANDBOX``.
+    handout : frozenset of bytes, optional
+        Digests (:func:`~autograder.protocol.cell_digest`) of the handout's code cells, the
+        same for every student: the worker compiles those once, not in every submission
+        (~16 ms a notebook for the pasted self-checks). Only an exact copy of such a cell is
+        affected; how it runs does not change.
 
     Returns
     -------
@@ -229,7 +235,7 @@ def run_submission(
         what the submission did; raises :class:`SandboxError` only if no sandbox can start.
     """
     chosen = isolation_mode(mode)
-    request = build_request(cells, calls, limits)
+    request = build_request(cells, calls, limits, handout)
     seconds = deadline_seconds(limits, len(request.parts))
     run = None
     audits = []

@@ -9,12 +9,11 @@ instructor what a submission tried.
 from __future__ import annotations
 
 import ast
-import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from .protocol import Flag
+from .protocol import Flag, cell_digest
 from .worker.loader import blank_magics
 from .worker.watch import FORBIDDEN_FILE_NAMES, FORBIDDEN_PATH_PARTS, classify_module
 
@@ -129,14 +128,14 @@ def audit_cells(cells: list[str]) -> SourceAudit:
     return audit
 
 
-# Scans shared between submissions: never modified, only read by audit_submission. A
-# 128-bit BLAKE2 digest as the key: no one can make two cells collide.
+# Scans shared between submissions: never modified, only read by audit_submission; keyed by
+# the cell's digest.
 _scans: OrderedDict[bytes, SourceAudit] = OrderedDict()
 _scans_lock = threading.Lock()
 
 
 def _audit_cell(source: str) -> SourceAudit:
-    key = hashlib.blake2b(source.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    key = cell_digest(source)
     with _scans_lock:
         found = _scans.get(key)
         if found is not None:

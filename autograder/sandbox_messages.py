@@ -13,7 +13,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .protocol import SANDBOX_FLAGS, Call, CallOutcome, Flag, Limits, PartRun, SubmissionRun
+from .protocol import (
+    SANDBOX_FLAGS,
+    Call,
+    CallOutcome,
+    Flag,
+    Limits,
+    PartRun,
+    SubmissionRun,
+    cell_digest,
+)
 from .worker.attempt import HARD_GRACE_SECONDS
 from .worker.loader import LOAD_BUDGET_FACTOR
 from .worker.report import MAX_ARGS_AFTER, MAX_CELL_ERRORS
@@ -63,8 +72,18 @@ class Request:
     calls_per_part: dict[str, int]
 
 
-def build_request(cells: list[str], calls: list[Call], limits: Limits) -> Request:
-    """The ``run`` frame for ``cells`` and ``calls``, the calls grouped by part."""
+def build_request(
+    cells: list[str],
+    calls: list[Call],
+    limits: Limits,
+    handout: frozenset[bytes] = frozenset(),
+) -> Request:
+    """The ``run`` frame for ``cells`` and ``calls``, the calls grouped by part.
+
+    ``handout`` holds the digests (:func:`~autograder.protocol.cell_digest`) of the
+    handout's own code cells: the request names the cells that are one of them, which the
+    worker compiles once for all submissions instead of in each.
+    """
     encoder = TreeEncoder()
     grouped: dict[str, list[dict]] = {}
     for call in calls:
@@ -81,6 +100,7 @@ def build_request(cells: list[str], calls: list[Call], limits: Limits) -> Reques
         "limits": asdict(limits),
         "parts": [[name, part_calls] for name, part_calls in grouped.items()],
         "repo_root": str(REPO_ROOT),
+        "handout": [i for i, c in enumerate(cells) if handout and cell_digest(c) in handout],
     }
     counts = {name: len(part_calls) for name, part_calls in grouped.items()}
     return Request(header, encoder.blob(), tuple(grouped), counts)
@@ -91,8 +111,10 @@ def deadline_seconds(limits: Limits, n_parts: int) -> float:
     load = LOAD_BUDGET_FACTOR * limits.load_seconds + HARD_GRACE_SECONDS
     part = limits.part_seconds + HARD_GRACE_SECONDS
     # A part that hangs after other parts ran in its process is run once more, first in a
-    # fresh process, before it is blamed: up to two hangs and two loads per part.
-    return (MAX_LOAD_ATTEMPTS + 2 * n_parts) * load + 2 * n_parts * part + HOST_GRACE_SECONDS
+    # fresh process, before it is blamed: up to two hangs and two loads per part, and one
+    # load more after the parts that ran in the loader itself.
+    loads = MAX_LOAD_ATTEMPTS + 1 + 2 * n_parts
+    return loads * load + 2 * n_parts * part + HOST_GRACE_SECONDS
 
 
 def _outcome(node: Any, decoder: TreeDecoder) -> CallOutcome:

@@ -102,6 +102,15 @@ def test_directional_check_cost_does_not_grow_with_size():
     assert result.passed(1e-7)
 
 
+def test_directional_check_gives_the_value_at_theta_without_another_call():
+    """Is the midpoint of the two evaluations along each direction f(theta) to O(eps^2), so
+    that a caller needing the value's scale does not evaluate f again?"""
+    theta = np.random.default_rng(3).normal(size=50)
+    result = fd.directional_check(cubic, cubic_grad(theta), theta, n_directions=2)
+    assert result.midpoint.shape == (2,)
+    np.testing.assert_allclose(result.midpoint, cubic(theta), rtol=1e-10)
+
+
 def test_directional_check_catches_a_single_wrong_component():
     """Does a gradient wrong in one entry out of 500 fail the directional check?"""
     rng = np.random.default_rng(2)

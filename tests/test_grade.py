@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -11,8 +12,10 @@ import pytest
 from autograder.batch import LocalBackend, grade_all
 from autograder.checks import PARTS, contract
 from autograder.checks.inprocess import run_submission_in_process
-from autograder.grade import discover, student_seed
+from autograder.grade import discover, handout_digests, student_seed
+from autograder.protocol import cell_digest
 from autograder.report import CSV_COLUMNS, summarize, summary_svg, write_csv
+from autograder.submission import read_code_cells
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples" / "submitted"
@@ -237,3 +240,17 @@ def test_a_diagonal_that_forms_the_matrix_runs_out_of_memory_in_the_sandbox(tmp_
     with (tmp_path / "out" / "grades.csv").open() as fh:
         row = next(r for r in csv.DictReader(fh) if r["part"] == "hessian_diagonal")
     assert (row["score"], row["diagnosis"]) == ("1", "formed-the-matrix")
+
+
+@pytest.mark.parametrize("assignment", sorted(POINTS))
+def test_the_handout_cells_of_a_submission_are_recognised(assignment):
+    """Are the cells a student received and left alone (the pasted self-checks) recognised
+    from the released notebook, so the sandbox compiles them once for the class, and are the
+    cells the student wrote not?"""
+    released = json.loads((REPO / "exercises" / assignment / f"{assignment}.ipynb").read_text())
+    digests = handout_digests([released, None, {"cells": "not a list"}])
+    cells = read_code_cells(SAMPLES / "ada_full_marks" / assignment / f"{assignment}.ipynb")
+    known = [c for c in cells if cell_digest(c) in digests]
+    assert any(c.startswith("# The code of autograder/selfcheck/") for c in known)
+    assert not any("YOUR CODE HERE" in c for c in cells)
+    assert len(known) < len(cells)  # the answers are the student's own

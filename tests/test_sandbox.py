@@ -17,8 +17,10 @@ import numpy as np
 import pytest
 
 from autograder import sandbox, sandbox_worker
-from autograder.protocol import ActivationRef, Call, FunctionRef, Limits
+from autograder.protocol import ActivationRef, Call, FunctionRef, Limits, cell_digest
 from autograder.sandbox import run_submission
+from autograder.worker import loader
+from autograder.worker.job import Job
 
 try:
     import import_graph_tools as ig
@@ -824,8 +826,9 @@ def test_the_submission_sees_only_its_own_processes():
     ]
     run = run_submission(cells, _calls("reachable"), OK, mode="bwrap")
     count, highest = _value(run, "reachable")
-    # The namespace's init, the loader and this part's process: nothing else exists for it.
-    assert count == 3 and highest == 3
+    # The namespace's init and the loader, which runs a freshly loaded notebook's parts
+    # itself: nothing else exists for it.
+    assert count == 2 and highest == 2
 
 
 @needs_bwrap
@@ -963,3 +966,80 @@ def test_corpus_case_in_the_sandbox(case):
             assert not right, f"{case}: {part} came back right"
         else:
             assert right, f"{case}: {part}: {result.error or result.outcomes}"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_first_part_that_kills_the_loader_costs_only_itself(mode):
+    """Does a part that kills the process it runs in, when that is the loader itself (the
+    first run of a freshly loaded notebook), cost only itself, the parts after it running in
+    a notebook loaded again?"""
+    cells = [DOUBLE, TRIPLE, "import os, signal\ndef die(x):\n    os.kill(os.getpid(), 9)\n"]
+    run = run_submission(cells, _calls("die", "double", "triple"), OK, mode=mode)
+    assert "signal 9" in run.parts["die"].error
+    assert run.parts["die"].flags == {"crash"}
+    np.testing.assert_array_equal(_value(run, "double"), 2 * X)
+    np.testing.assert_array_equal(_value(run, "triple"), 3 * X)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_handout_cells_run_as_the_loader_would_compile_them(mode):
+    """Do cells the grader names as the handout's, compiled once by the worker, give what the
+    loader's own compilation gives: the same answers, the same errors and line numbers, and a
+    changed copy of a handout cell its own code?"""
+    handout_cell = "def given(x):\n    return 5 * np.asarray(x)\n"
+    broken = "def broken(:\n    pass\n"
+    raising = "import numpy as np\n\n\nraise ValueError('on line 4')\n"
+    cells = ["import numpy as np", handout_cell, broken, raising]
+    handout = frozenset(cell_digest(c) for c in cells)
+    plain = run_submission(cells, _calls("given"), OK, mode=mode)
+    compiled = run_submission(cells, _calls("given"), OK, mode=mode, handout=handout)
+    assert compiled.cell_errors == plain.cell_errors
+    assert any("SyntaxError" in e and "line 1" in e for e in compiled.cell_errors)
+    np.testing.assert_array_equal(_value(compiled, "given"), 5 * X)
+    changed = [cells[0], handout_cell.replace("5 *", "7 *"), "x = 1", "y = 2"]
+    run = run_submission(changed, _calls("given"), OK, mode=mode, handout=handout)
+    np.testing.assert_array_equal(_value(run, "given"), 7 * X)
+    assert run.cell_errors == []
+
+
+def test_handout_code_is_compiled_once_per_text_and_position():
+    """Does the worker keep one code object per handout cell, compile a changed text anew,
+    skip a cell that does not compile, and keep no more than its bound?"""
+    from autograder.worker.supervisor import HandoutCode
+
+    def job(*cells):
+        return Job(cells=list(cells), limits=OK, parts=[], handout=tuple(range(len(cells))))
+
+    code = HandoutCode(size=2)
+    first = code.of(job("a = 1", "def f(:"))
+    assert list(first) == [0] and first[0].co_filename == "<cell 0>"
+    assert code.of(job("a = 1"))[0] is first[0]
+    assert code.of(job("a = 2"))[0] is not first[0]
+    assert code.of(job("b = 1", "a = 1"))[1] is not first[0]  # another position: another name
+    assert len(code.cache) == 2
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_matplotlib_is_preloaded_only_after_a_submission_imported_it(mode):
+    """Does a fresh worker keep matplotlib out of the process every submission is forked
+    from until a submission imports it (each fork copies what is loaded), and then keep it?"""
+    sandbox.shutdown()  # a fresh worker
+    probe = ["import sys\ndef loaded(x):\n    return float('matplotlib' in sys.modules)\n"]
+    for _ in range(2):
+        assert float(_value(run_submission(probe, _calls("loaded"), OK, mode=mode), "loaded")) == 0
+    plotting = [*probe, "import matplotlib.pyplot as plt"]
+    run_submission(plotting, _calls("loaded"), OK, mode=mode)
+    assert float(_value(run_submission(probe, _calls("loaded"), OK, mode=mode), "loaded")) == 1
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_answers_larger_than_the_outbox_arrive_whole(mode):
+    """Do a part's answers, held back until the part ends, arrive whole and in order when
+    together they are larger than what the loader holds back?"""
+    n = loader.OUTBOX_BYTES // 8 + 1
+    cells = [f"import numpy as np\ndef big(k):\n    return np.full({n}, float(k))\n"]
+    calls = [Call("big", (float(k),)) for k in range(3)]
+    run = run_submission(cells, calls, OK, mode=mode)
+    for k in range(3):
+        got = _value(run, "big", k)
+        assert got.shape == (n,) and np.all(got == k)

@@ -5,7 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
+from autograder import submission
 from autograder.submission import SubmissionError, find_notebooks, read_code_cells
 
 FILES = Path(__file__).parent / "files"
@@ -83,3 +86,26 @@ def test_a_path_that_does_not_exist_is_an_error(tmp_path):
     """Is a wrong PATH reported instead of grading nothing?"""
     with pytest.raises(FileNotFoundError):
         find_notebooks(tmp_path / "nope", EXPECTED)
+
+
+# Characters that matter to magic lines: the marks, white space, and every line break
+# str.splitlines knows.
+_MAGIC_TEXT = st.text(
+    alphabet=st.sampled_from(
+        ["%", "!", "a", "=", "1", " ", "\t", "\u3000", "\xa0", "\n", "\r", "\x0b", "\x0c"]
+        + ["\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
+    ),
+    max_size=40,
+)
+
+
+@given(_MAGIC_TEXT)
+@example("x = 1\r  %time f()")
+@example("\u2028!ls")
+def test_magic_blanking_skips_only_texts_without_a_magic_line(source):
+    """Does the shortcut for texts without a magic line give exactly what blanking every line
+    gives?"""
+    every_line = "\n".join(
+        submission._MAGIC.sub(r"\1pass  # \2", line) for line in source.splitlines()
+    )
+    assert submission._blank_magics(source) == every_line

@@ -15,11 +15,20 @@ import json
 import math
 import struct
 from collections import OrderedDict
+from dataclasses import asdict
 
 import numpy as np
 import pytest
 
-from autograder.protocol import SANDBOX_FLAGS, ActivationRef, Call, Flag, FunctionRef, Limits
+from autograder.protocol import (
+    SANDBOX_FLAGS,
+    ActivationRef,
+    Call,
+    Flag,
+    FunctionRef,
+    Limits,
+    cell_digest,
+)
 from autograder.sandbox_messages import build_request, parse_answer
 from autograder.worker import convert, loader, tree, wire
 from autograder.worker.job import Job
@@ -165,6 +174,28 @@ def test_the_supervisor_decodes_the_request_the_grader_builds():
     assert args[1].dtype == np.int64 and kwargs["mask"].dtype == np.bool_
     np.testing.assert_array_equal(args[1], y)
     np.testing.assert_array_equal(kwargs["mask"], mask)
+
+
+def test_the_request_names_the_handout_cells_it_holds():
+    """Does the request name exactly the cells whose text is one of the handout's, so that
+    only those are compiled once for the class?"""
+    handout_cell, student_cell = "def given():\n    return 1\n", "x = 2"
+    handout = frozenset({cell_digest(handout_cell)})
+    cells = [student_cell, handout_cell, handout_cell + " "]
+    request = build_request(cells, [], Limits(), handout)
+    assert request.header["handout"] == [1]
+    assert build_request(cells, [], Limits()).header["handout"] == []
+    job = Job.from_frame(request.header, request.blob)
+    assert job.handout == (1,) and job.compiled == {}
+
+
+@pytest.mark.parametrize("handout", ["0", [True], [-1], [1], [0.0], None])
+def test_malformed_handout_cells_are_refused(handout):
+    """Is a request naming handout cells that are not indices of its cells refused?"""
+    header = {"k": "run", "cells": ["x = 1"], "limits": asdict(Limits()), "parts": []}
+    header["handout"] = handout
+    with pytest.raises(wire.FrameError):
+        Job.from_frame(header, b"")
 
 
 @pytest.mark.parametrize(

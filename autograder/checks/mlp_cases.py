@@ -65,15 +65,16 @@ def _wake_dead_units(X, params, g) -> None:
 
 def _draw(rng, N, m, d1, d2, g):
     """Inputs, labels and parameters whose pre-activations stay away from ``g``'s kinks, with
-    every unit of a kinked activation active on some sample."""
+    every unit of a kinked activation active on some sample; and the reference's forward pass
+    on them (``y_hat``, ``cache``), computed to check the kinks anyway."""
     for _ in range(1000):
         X = rng.normal(0.0, 1.0, (N, m))
         y = rng.normal(0.0, 1.0, N)
         params = ref.init_params(m, d1, d2, rng)
         _wake_dead_units(X, params, g)
-        _, cache = ref.forward(X, params, g)
+        y_hat, cache = ref.forward(X, params, g)
         if kink_margin(g, cache["Z1"], cache["Z2"]) >= KINK_MARGIN:
-            return X, y, params
+            return X, y, params, y_hat, cache
     raise RuntimeError("could not draw inputs away from the kink")  # pragma: no cover
 
 
@@ -94,8 +95,7 @@ def scenarios(rng: np.random.Generator) -> list[dict[str, Any]]:
     out = []
     for (N, m, d1, d2), gname in zip(SHAPES, CASE_ACTIVATIONS, strict=True):
         g = ACTIVATIONS[gname]
-        X, y, params = _draw(rng, N, m, d1, d2, g)
-        y_hat, cache = ref.forward(X, params, g)
+        X, y, params, y_hat, cache = _draw(rng, N, m, d1, d2, g)
         delta3 = ref.grad_output(y_hat, y)
         _, _, delta2 = ref.grad_layer2(delta3, cache, params, g)
         out.append(

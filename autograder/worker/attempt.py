@@ -281,25 +281,29 @@ class Attempt:
             if self.current_cell is None:
                 deadline = min(deadline, time.monotonic() + REPORT_SECONDS)
 
-    def run_parts(self, start: int, finished: PartFinished) -> PartsRun:
-        """Run the parts from ``start`` on in one child, each under its own time limit.
+    def run_parts(self, start: int, finished: PartFinished, in_place: bool = False) -> PartsRun:
+        """Run the parts from ``start`` on in one process, each under its own time limit.
 
-        The child streams each part's outcomes and then its ``part_done`` frame; each part's
-        limit starts when the previous part's ``part_done`` arrives. The child stops after the
-        last part, after a part that left state behind (see :mod:`.loader`), or when it dies;
-        a part that hangs stops the run with ``dead`` set (the caller kills this attempt).
+        The process sends each part's outcomes and its ``part_done`` frame as the part ends;
+        each part's limit starts when the previous part's ``part_done`` arrives. It stops after
+        the last part, after a part that left state behind (see :mod:`.loader`), or when it
+        dies; a part that hangs stops the run with ``dead`` set (the caller kills this attempt).
 
         Parameters
         ----------
         start : int
         finished : PartFinished
             Called for each part as soon as its ``part_done`` arrives (or its stream breaks),
-            so its answers are checked while the child runs the next.
+            so its answers are checked while the process runs the next.
+        in_place : bool
+            Run the parts in the loader itself rather than in a forked child: only right for
+            the first run after loading. The loader ends with the run, so its end is reported
+            as a child's would be (``status``), and the attempt serves no further run.
         """
         run = PartsRun(start=start, current=start)
         r, w = os.pipe()
         try:
-            socket.send_fds(self.ctl, [b"part%d" % start], [w])
+            socket.send_fds(self.ctl, [(b"here%d" if in_place else b"part%d") % start], [w])
         except OSError:
             os.close(r)
             os.close(w)
@@ -328,7 +332,13 @@ class Attempt:
                         return run
                     continue
                 if self.loader_status is not None:
-                    run.dead = DeadError(self.loader_status)
+                    if in_place:
+                        # The loader was the parts' process: its end is the run's end.
+                        self._drain_part(r)
+                        self._take_part_frames(run, finished)
+                        run.status = self.loader_status
+                    else:
+                        run.dead = DeadError(self.loader_status)
                     return run
                 left = deadline - time.monotonic()
                 if left <= 0:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import builtins as _builtins_module
 import math
 from dataclasses import dataclass, field, fields
+from types import CodeType
 from typing import Any
 
 from ..activations import ACTIVATIONS
@@ -139,6 +140,11 @@ class Job:
         The arrays the calls' nodes point into.
     repo_root : str
         The course repository's path on the grading machine (for the watcher's notes).
+    handout : tuple of int
+        The cells that are the handout's own, as the grader recognised them: the supervisor
+        compiles those once for every submission (see :class:`.supervisor.HandoutCode`).
+    compiled : dict of int to code
+        The handout cells' code objects, filled by the supervisor before the tree is forked.
     output : OutputSink
         What the submission printed, filled while it runs.
     """
@@ -148,6 +154,8 @@ class Job:
     parts: list[PartRequest]
     blob: bytes = b""
     repo_root: str = ""
+    handout: tuple[int, ...] = ()
+    compiled: dict[int, CodeType] = field(default_factory=dict)
     output: OutputSink = field(init=False)
 
     def __post_init__(self) -> None:
@@ -159,12 +167,19 @@ class Job:
         parts = header.get("parts")
         if not isinstance(parts, list) or len(parts) > MAX_PARTS:
             raise FrameError("malformed parts")
+        cells = check_str_list(header.get("cells"), MAX_CELLS, MAX_CELL_CHARS)
+        handout = header.get("handout", [])
+        if not isinstance(handout, list) or not all(
+            type(i) is int and 0 <= i < len(cells) for i in handout
+        ):
+            raise FrameError("malformed handout cells")
         return cls(
-            cells=check_str_list(header.get("cells"), MAX_CELLS, MAX_CELL_CHARS),
+            cells=cells,
             limits=parse_limits(header.get("limits")),
             parts=[_parse_part(p) for p in parts],
             blob=blob,
             repo_root=check_str(header.get("repo_root", "")),
+            handout=tuple(handout),
         )
 
     def decode_call(self, part: int, call: int) -> tuple[tuple, dict, bool]:

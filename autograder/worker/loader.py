@@ -1,22 +1,24 @@
-"""Runs a notebook's cells, then the parts' calls in a forked child.
+"""Runs a notebook's cells, then the parts' calls, in place or in a forked child.
 
 This is the only place student code runs. The loader executes the cells in one shared
 namespace; a cell that raises, has a syntax error or runs too long loses only its own
-definitions. Then, when the supervisor asks for the parts from a given one on, it forks a child
-(a fresh copy of the loaded notebook) that runs those parts one after another and streams every
-outcome, and a ``part_done`` frame after each part, to a pipe of its own. The supervisor times
-each part from those frames and reads the answers; nothing the loader or its children send is
-trusted beyond being numbers.
+definitions. Then, when the supervisor asks for the parts from a given one on, the parts run
+one after another and stream every outcome, and a ``part_done`` frame after each part, to a
+pipe of their own. The supervisor times each part from those frames and reads the answers;
+nothing the loader or its children send is trusted beyond being numbers.
 
-One child serves many parts because a fork of the warm process costs milliseconds, more than
-an honest part's whole work. The child ends after a part that left anything behind that could
-change how the next part runs (see :mod:`.part_state`: tampering, processes, threads, signal
-handlers, timers, rebound names, a changed random state, ...), and the loader forks a
-fresh one from the untouched loaded notebook for the parts after it; the supervisor likewise
-runs a part that hung or died again, first in a fresh child, before it blames that part. So a
-part that tampers, hangs or crashes costs only itself. What a part leaves inside the notebook's
-own objects (an item appended to a list) is seen by the parts after it, as when the notebook
-runs top to bottom: it can only change that notebook's own answers.
+A freshly loaded notebook runs its parts in place (request ``here``): the loader itself is
+then exactly what a forked copy of it would be, and a fork of the warm process costs more than
+an honest notebook's parts. The loader ends after that run. The run stops early after a part
+that left anything behind that could change how the next part runs (see :mod:`.part_state`:
+tampering, processes, threads, signal handlers, timers, rebound names, a changed random state,
+...); the supervisor then loads the notebook again and asks for the remaining parts in forked
+children (request ``part``): each a fresh copy of the untouched loaded notebook, serving parts
+until one leaves state behind. A part that hung or died after other parts in the same process
+runs again, first in a fresh process, before it is blamed. So a part that tampers, hangs or
+crashes costs only itself. What a part leaves inside the notebook's own objects (an item
+appended to a list) is seen by the parts after it, as when the notebook runs top to bottom: it
+can only change that notebook's own answers.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import signal
 import socket
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import CodeType
 from typing import Any
 
@@ -43,7 +45,7 @@ from .isolate import set_child_subreaper
 from .part_state import ProcessState, left_state_behind, process_state
 from .tree import TreeEncoder
 from .watch import Watcher
-from .wire import write_frame
+from .wire import pack, write_all, write_frame
 
 # Taken before any student code runs: a submission may replace ``numpy`` in sys.modules or
 # patch ``numpy.errstate``, and the grader's own machinery must not use the fake.
@@ -65,6 +67,11 @@ _gc_freeze = gc.freeze
 # Processes just killed count against the process limit until they are reaped, so a fork right
 # after a fork bomb was ended can fail for a moment: the loader retries for this long.
 FORK_RETRY_SECONDS = 2.0
+# A part's outcomes are held back and written with its ``part_done`` frame, one write and one
+# wake-up of the supervisor per part instead of one per call (~0.1 ms of the supervisor's each).
+# Nothing is lost: the answers of a part that hangs or dies are not scored. Past this many bytes
+# they go at once, so a part returning large arrays is not held in memory twice.
+OUTBOX_BYTES = 1024**2
 
 
 class CellTimeout(BaseException):
@@ -100,6 +107,9 @@ class LoaderTask:
     part_seconds : float
         Wall-clock limit of one part: a child whose CPU time left is short of what the next
         part could use hands that part a fresh process.
+    compiled : dict of int to code
+        Cells compiled by the supervisor (the handout's own, identical for every student):
+        run as they are instead of compiled again here.
     """
 
     cells: list[str]
@@ -112,6 +122,7 @@ class LoaderTask:
     reap: Any = None
     allowed_roots: tuple[str, ...] = ()
     part_seconds: float = 0.0
+    compiled: dict[int, CodeType] = field(default_factory=dict)
 
 
 def blank_magics(source: str) -> tuple[str, str | None]:
@@ -167,7 +178,7 @@ def _describe_cell_exception(index: int, exc: BaseException, watcher: Watcher) -
     return f"cell {index}: {type(exc).__name__}: {short(exc)}"
 
 
-def _compile_cell(source: str, index: int) -> CodeType | str | BaseException:
+def compile_cell(source: str, index: int) -> CodeType | str | BaseException:
     """The cell's code object, or why it cannot run (a refusal, or the compiler's error).
 
     The cell is compiled as it is first: the self-checks the release pastes in are ~45 kB,
@@ -207,7 +218,7 @@ def run_cells(task: LoaderTask, namespace: dict, watcher: Watcher) -> tuple[list
             errors.append(f"cell {index}: not run, the notebook used up its time")
             continue
         write_frame(task.ctl_fd, {"k": "cell", "i": index})
-        code = _compile_cell(source, index)
+        code = task.compiled.get(index) or compile_cell(source, index)
         if isinstance(code, str):
             errors.append(f"cell {index}: {code}")
             continue
@@ -280,8 +291,33 @@ def _call_outcome(
     return header, encoder.blob()
 
 
-def run_part(task: LoaderTask, index: int, namespace: dict, watcher: Watcher, fd: int) -> dict:
-    """Call one part's function for each of its calls and report each outcome on ``fd``.
+class Outbox:
+    """Frames for the supervisor, written together: see :data:`OUTBOX_BYTES`."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.frames: list[bytes] = []
+        self.size = 0
+
+    def add(self, header: dict, blob: bytes = b"", now: bool = False) -> None:
+        """Queue one frame; ``now`` writes it and everything before it at once."""
+        frame = pack(header, blob)
+        self.frames.append(frame)
+        self.size += len(frame)
+        if now or self.size > OUTBOX_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.frames:
+            data = b"".join(self.frames)
+            self.frames, self.size = [], 0
+            write_all(self.fd, data)
+
+
+def run_part(
+    task: LoaderTask, index: int, namespace: dict, watcher: Watcher, outbox: Outbox
+) -> dict:
+    """Call one part's function for each of its calls and queue each outcome in ``outbox``.
 
     Returns
     -------
@@ -305,7 +341,8 @@ def run_part(task: LoaderTask, index: int, namespace: dict, watcher: Watcher, fd
         args, kwargs, return_args = task.decode_call(index, call_index)
         header, blob = _call_outcome(fn, args, kwargs, return_args, watcher, strict)
         _flush()
-        write_frame(fd, header, blob)
+        # An error goes at once: it may explain a crash that follows (ran out of memory).
+        outbox.add(header, blob, now=header["error"] is not None)
     try:
         watcher.check_tampering()
     except BaseException:
@@ -326,13 +363,15 @@ def _must_stop(
 
 
 def run_parts(task: LoaderTask, start: int, namespace: dict, watcher: Watcher, fd: int) -> None:
-    """In a forked child: run the parts from ``start`` on, until one leaves state behind.
+    """Run the parts from ``start`` on, until one leaves state behind (in a forked child, or in
+    the loader itself for a freshly loaded notebook).
 
-    Each part's outcomes and its ``part_done`` frame are streamed as they come, so the
+    Each part's outcomes and its ``part_done`` frame are sent as soon as the part ends, so the
     supervisor times every part on its own. The child stops after the last part, or after a
     part that changed anything the next one could notice (:func:`left_state_behind`); the
     supervisor then asks for a fresh child for the rest.
     """
+    outbox = Outbox(fd)
     try:
         # Orphans of a part's processes come to this child, so none can go unnoticed.
         set_child_subreaper()
@@ -346,7 +385,7 @@ def run_parts(task: LoaderTask, start: int, namespace: dict, watcher: Watcher, f
         before = None  # the cells broke what the snapshot reads: one part per child
     for index in range(start, len(task.parts)):
         flags = set(watcher.flags)
-        done = run_part(task, index, namespace, watcher, fd)
+        done = run_part(task, index, namespace, watcher, outbox)
         # A part whose function was missing ran no student code and changed nothing.
         ran = done["error"] is None
         stop = (
@@ -355,7 +394,7 @@ def run_parts(task: LoaderTask, start: int, namespace: dict, watcher: Watcher, f
             and _must_stop(before, namespace, task, watcher, flags)
         )
         _flush()
-        write_frame(fd, done)
+        outbox.add(done, now=True)
         if stop:
             return
 
@@ -396,7 +435,9 @@ def main(task: LoaderTask) -> None:
 
     Each request ``b"part<i>"`` (with a pipe's write end) forks a child that runs the parts
     from ``i`` on (:func:`run_parts`); when the child is gone, the loader ends whatever it
-    left running and reports ``part_exit`` with the child's wait status.
+    left running and reports ``part_exit`` with the child's wait status. The request
+    ``b"here<i>"`` runs them in the loader itself, which then exits: its wait status, reported
+    by the init, is the run's end.
     """
     namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
     watcher = Watcher(namespace, task.repo_root, task.allowed_roots)
@@ -421,11 +462,19 @@ def main(task: LoaderTask) -> None:
             return
         if not message:
             return
-        if message[:4] != b"part" or not fds:
+        if message[:4] not in (b"part", b"here") or not fds:
             for fd in fds:
                 _close(fd)
             continue
         index = int(message[4:])
+        if message[:4] == b"here":
+            try:
+                # Nothing more comes from the supervisor; the parts cannot reach it either.
+                _close(task.ctl_fd)
+                run_parts(task, index, namespace, watcher, fds[0])
+                _flush()
+            finally:
+                _exit(0)
         pid = _fork_after_strays(task)
         if pid == 0:
             try:

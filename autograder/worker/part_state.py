@@ -1,14 +1,16 @@
 """What one part could leave behind for the next part of the same process, and how to tell.
 
-The parts of a notebook run one after another in one forked child (:mod:`.loader`). Before
-the first, the child takes a :class:`ProcessState`; after each part, :func:`left_state_behind`
-compares the process with it, and the child hands the remaining parts to a fresh child when
-anything changed that could change how the next part runs. Runs after student code: every
+The parts of a notebook run one after another in one process, the loader or a child forked
+from it (:mod:`.loader`). Before the first, that process takes a :class:`ProcessState`; after
+each part, :func:`left_state_behind` compares the process with it, and the process hands the
+remaining parts to a fresh copy of the loaded notebook when anything changed that could change
+how the next part runs. Runs after student code: every
 function it calls was captured at import, before any student code.
 """
 
 from __future__ import annotations
 
+import _signal
 import builtins as _builtins_module
 import gc
 import os
@@ -24,8 +26,10 @@ import numpy as _numpy
 # ``builtins.isinstance`` (or any other) in its process must not break the worker's own code.
 __builtins__ = dict(vars(_builtins_module))
 
-# What a part could change for the parts after it, captured before student code ran.
-_getsignal, _getitimer, _sigmask = signal.getsignal, signal.getitimer, signal.pthread_sigmask
+# What a part could change for the parts after it, captured before student code ran. The
+# handlers are read raw, from _signal: signal.getsignal wraps each in an enum, 60 of them per
+# part.
+_getsignal, _getitimer, _sigmask = _signal.getsignal, signal.getitimer, signal.pthread_sigmask
 _getrlimit, _getrusage = resource.getrlimit, resource.getrusage
 _current_frames, _getcwd = sys._current_frames, os.getcwd
 _waitpid = os.waitpid

@@ -294,6 +294,7 @@ class Spawner:
             cells=job.cells,
             skip=self.skip,
             cell_seconds=limits.load_seconds,
+            compiled=job.compiled,
             parts=[(part.name, len(part.calls)) for part in job.parts],
             decode_call=job.decode_call,
             repo_root=job.repo_root,

@@ -1,15 +1,18 @@
 """The warm process in the sandbox: takes submissions from the grader, reports what happened.
 
-The supervisor never runs student code. It imports numpy (and matplotlib) once, then for each
+The supervisor never runs student code. It imports numpy once (matplotlib once a submission
+used it) and compiles the handout's cells once (:class:`HandoutCode`), then for each
 submission forks a fresh, isolated process tree (an :class:`~.attempt.Attempt`) that loads
 the notebook (:mod:`.loader`), and times, reads and, when needed, kills it:
 
 * a cell that hangs past its soft timer, or kills the process, is skipped and the notebook is
   loaded again without it (at most :data:`MAX_LOAD_ATTEMPTS` times);
-* the parts run one after another in one child of the loader, which streams each part's
-  outcomes and a ``part_done`` frame, so each part is timed on its own; a part that hangs,
-  crashes or exits costs that part only, and is blamed only if that happened in a fresh child
-  (else it runs again, first in a fresh one); after a hang the notebook is loaded again;
+* the parts run one after another in the loader itself, then (if one left state behind) in
+  children of a loader started again; the process running them sends each part's outcomes
+  and a ``part_done`` frame as the part ends, so each part is timed on its own; a part that
+  hangs, crashes or exits costs that part only, and is blamed only if that happened in a
+  fresh process (else it runs again, first in a fresh one); after a hang the notebook is
+  loaded again;
 * whatever the submission started is gone before the next submission begins.
 
 Everything read from the submission's processes is decoded strictly, checked and re-encoded
@@ -28,9 +31,11 @@ import re
 import sys
 import tempfile
 import traceback
+from collections import OrderedDict
+from types import CodeType
 
 from ..protocol import Flag, Limits
-from . import isolate
+from . import isolate, loader
 from .attempt import Attempt, DeadError
 from .job import Job
 from .processes import describe_status
@@ -41,6 +46,9 @@ from .wire import pack, read_frame, write_all, write_frame
 # A notebook that needs to be loaded again after this many hung or fatal cells is given up:
 # each attempt costs up to a cell's time limit, and honest notebooks need one attempt.
 MAX_LOAD_ATTEMPTS = 4
+# Handout cells kept compiled: a class's notebooks share a few dozen; past this many the
+# oldest are compiled again when next seen.
+COMPILED_CELLS = 256
 # The empty submission a new worker runs once to learn whether isolation works here: short
 # limits, because it does nothing.
 PROBE_LIMITS = Limits(
@@ -50,6 +58,40 @@ PROBE_LIMITS = Limits(
     max_processes=8,
     max_file_bytes=1024**2,
 )
+
+
+class HandoutCode:
+    """The code objects of the handout's cells, compiled once per worker.
+
+    Only cells the grader recognised as the handout's own (``Job.handout``) are compiled
+    here, outside any submission's limits: their text is the course's, not a student's.
+    Compiling the pasted self-checks in each forked submission cost ~16 ms, most of it copying
+    the pages the compiler writes to. Keyed by position and text, so a changed cell is never
+    taken for the handout's, and the code is exactly what the loader would compile.
+    """
+
+    def __init__(self, size: int = COMPILED_CELLS) -> None:
+        self.size = size
+        self.cache: OrderedDict[tuple[int, str], CodeType] = OrderedDict()
+
+    def of(self, job: Job) -> dict[int, CodeType]:
+        """``{cell index: code}`` for the job's handout cells that compile."""
+        code = {}
+        for index in job.handout:
+            source = job.cells[index]
+            key = (index, source)
+            found = self.cache.get(key)
+            if found is None:
+                made = loader.compile_cell(source, index)
+                if not isinstance(made, CodeType):
+                    continue  # the loader reports it, as for any cell
+                found = self.cache[key] = made
+                if len(self.cache) > self.size:
+                    self.cache.popitem(last=False)
+            else:
+                self.cache.move_to_end(key)
+            code[index] = found
+        return code
 
 
 class Supervisor:
@@ -74,6 +116,7 @@ class Supervisor:
         # Peers cannot trace us or read our memory (in ns mode no student process can even
         # see us: they live in a pid namespace below ours).
         isolate.set_dumpable(False)
+        self.handout_code = HandoutCode()
 
     def attempt(self, job: Job, skip: dict[int, str]) -> Attempt:
         """A fresh process tree for ``job``, without the cells in ``skip``."""
@@ -97,11 +140,13 @@ class Supervisor:
         gc.freeze()
 
     def warm_matplotlib(self) -> None:
-        """Import matplotlib for the submissions after the first (half a second, once).
+        """Import matplotlib for the submissions to come (half a second, once).
 
-        Done after the first submission rather than at start: a command grading one notebook
-        does not wait for it, and a batch pays it once per worker, not once per submission
-        that imports matplotlib.
+        Done only after a submission imported it, never at start: every submission's process
+        tree is a fork of this process, and matplotlib's modules more than double the memory
+        that each fork copies the page tables of and that each exit tears down (measured:
+        an empty submission 24 ms with matplotlib imported, 12 ms without). A class whose
+        graded cells plot pays the import once per worker, not once per submission.
         """
         try:
             import matplotlib
@@ -140,16 +185,19 @@ class Supervisor:
                 return
             if header.get("k") != "run":
                 return
+            imported: set[str] = set()
             try:
                 job = Job.from_frame(header, blob)
+                job.compiled = self.handout_code.of(job)
                 report = grade(self, job)
+                imported = report.imports
                 frame = pack(report.header(), report.encoder.blob())
             except Exception:
                 # A bug of ours, not the submission's doing: say so, and stay up for the next.
                 traceback.print_exc()
                 frame = pack({"k": "failed", "error": traceback.format_exc(limit=3)[-1500:]})
             write_all(self.proto_out, frame)
-            if not matplotlib_warm:
+            if not matplotlib_warm and "matplotlib" in imported:
                 self.warm_matplotlib()
                 matplotlib_warm = True
 
@@ -168,6 +216,10 @@ def grade(sup: Supervisor, job: Job) -> Report:
     pending = list(range(len(job.parts)))
     loaded_once = False
     failed_loads = 0
+    # The first run of parts is made by the loader itself (one fork fewer for every honest
+    # notebook); a notebook loaded again for the parts left over serves them from forked
+    # children, so a notebook whose parts keep leaving state behind is loaded twice at most.
+    in_place = True
     while True:
         attempt = sup.attempt(job, skip)
         try:
@@ -202,7 +254,9 @@ def grade(sup: Supervisor, job: Job) -> Report:
             for cell in loaded.stopped:
                 skip.setdefault(cell, "stopped")
             while pending:
-                run = attempt.run_parts(pending[0], finished)
+                spent = in_place  # an in-place run ends the loader: nothing more is served
+                run = attempt.run_parts(pending[0], finished, in_place)
+                in_place = False
                 pending = list(range(run.current, len(job.parts)))
                 if not pending:
                     break
@@ -211,9 +265,9 @@ def grade(sup: Supervisor, job: Job) -> Report:
                 if run.current != run.start:
                     # The part in progress shared its process with parts before it, which may
                     # be what stopped it: it runs again, first in a fresh process, before it
-                    # is blamed. (A child that ended after a part that left state behind
+                    # is blamed. (A process that ended after a part that left state behind
                     # lands here too.)
-                    if run.dead is not None:
+                    if run.dead is not None or spent:
                         break  # the loader is gone or the part hung: load again
                     continue
                 index = run.current
@@ -227,6 +281,8 @@ def grade(sup: Supervisor, job: Job) -> Report:
                     report.part_stopped(index, run.outcomes, error, flag)
                     break  # load again for the remaining parts
                 report.part_ended(index, run.outcomes, run.status or 0)
+                if spent:
+                    break  # load again for the remaining parts
             if not pending:
                 return report
         finally:
