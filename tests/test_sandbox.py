@@ -1043,3 +1043,16 @@ def test_answers_larger_than_the_outbox_arrive_whole(mode):
     for k in range(3):
         got = _value(run, "big", k)
         assert got.shape == (n,) and np.all(got == k)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_notebook_slow_to_load_is_loaded_once_even_if_a_part_leaves_state_behind(mode):
+    """Does a notebook whose cells take a while run its parts in forked children from the
+    start, so that a part leaving state behind does not cost loading it all again?"""
+    meddle = "def meddle(x):\n    global double\n    double = None\n    return 1\n"
+    slow = "import time\nprint('loading')\ntime.sleep(0.7)"  # past IN_PLACE_MAX_LOAD_SECONDS
+    cells = [slow, DOUBLE, meddle, TRIPLE]
+    run = run_submission(cells, _calls("double", "meddle", "triple"), OK, mode=mode)
+    np.testing.assert_array_equal(_value(run, "double"), 2 * X)
+    np.testing.assert_array_equal(_value(run, "triple"), 3 * X)
+    assert run.output.count("loading") == 1

@@ -116,6 +116,8 @@ class Attempt:
         self.names: dict[int, str] = {}
         self.loader_status: int | None = None
         self.current_cell: int | None = None
+        #: How long the notebook took to load (set by :meth:`load`).
+        self.load_seconds = 0.0
         self.tmpdir: str | None = None
         if mode == Mode.PLAIN:
             self.tmpdir = tempfile.mkdtemp(prefix="submission-", dir=scratch)
@@ -265,7 +267,8 @@ class Attempt:
         from .loader import LOAD_BUDGET_FACTOR
 
         seconds = self.job.limits.load_seconds
-        overall = time.monotonic() + LOAD_BUDGET_FACTOR * seconds + HARD_GRACE_SECONDS
+        started = time.monotonic()
+        overall = started + LOAD_BUDGET_FACTOR * seconds + HARD_GRACE_SECONDS
         deadline = time.monotonic() + seconds + HARD_GRACE_SECONDS
         while True:
             header, _ = self.next_frame("ctl", min(deadline, overall))
@@ -275,6 +278,7 @@ class Attempt:
                 deadline = time.monotonic() + seconds + HARD_GRACE_SECONDS
             elif kind == "loaded":
                 self.current_cell = None
+                self.load_seconds = time.monotonic() - started
                 return LoadReport.parse(header)
             elif kind in ("eof", "garbage"):
                 deadline = min(deadline, time.monotonic() + HARD_GRACE_SECONDS)

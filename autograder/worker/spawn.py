@@ -18,6 +18,7 @@ The supervisor keeps the reading ends (:class:`TreeEnds`) and watches them (:mod
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 import signal
@@ -249,6 +250,10 @@ class Spawner:
 
     def _loader(self, ctl_fd: int, out_w: int, workdir: str) -> None:
         from . import loader
+
+        # Everything the supervisor made is inherited and lives as long as this process: the
+        # collector never walks it, which would write to (and so copy) each page it is on.
+        gc.freeze()
 
         job = self.job
         devnull = os.open(os.devnull, os.O_RDONLY)

@@ -46,6 +46,10 @@ from .wire import pack, read_frame, write_all, write_frame
 # A notebook that needs to be loaded again after this many hung or fatal cells is given up:
 # each attempt costs up to a cell's time limit, and honest notebooks need one attempt.
 MAX_LOAD_ATTEMPTS = 4
+# A notebook that took longer than this to load runs its parts in forked children from the
+# start: the loader itself runs them only where loading it again (after a part that left state
+# behind) costs little. Honest notebooks load in tens of milliseconds.
+IN_PLACE_MAX_LOAD_SECONDS = 0.5
 # Handout cells kept compiled: a class's notebooks share a few dozen; past this many the
 # oldest are compiled again when next seen.
 COMPILED_CELLS = 256
@@ -218,7 +222,8 @@ def grade(sup: Supervisor, job: Job) -> Report:
     failed_loads = 0
     # The first run of parts is made by the loader itself (one fork fewer for every honest
     # notebook); a notebook loaded again for the parts left over serves them from forked
-    # children, so a notebook whose parts keep leaving state behind is loaded twice at most.
+    # children, so a notebook whose parts keep leaving state behind is loaded once more at
+    # most, and one slow to load is not (IN_PLACE_MAX_LOAD_SECONDS).
     in_place = True
     while True:
         attempt = sup.attempt(job, skip)
@@ -250,6 +255,8 @@ def grade(sup: Supervisor, job: Job) -> Report:
                     key=_cell_number,
                 )
             report.absorb(loaded.evidence)
+            if attempt.load_seconds > IN_PLACE_MAX_LOAD_SECONDS:
+                in_place = False
             # Cells stopped by their timer are not run again when the notebook is reloaded.
             for cell in loaded.stopped:
                 skip.setdefault(cell, "stopped")
