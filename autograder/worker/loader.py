@@ -3,9 +3,10 @@
 This is the only place student code runs. The loader executes the cells in one shared
 namespace; a cell that raises, has a syntax error or runs too long loses only its own
 definitions. Then, when the supervisor asks for the parts from a given one on, the parts run
-one after another and stream every outcome, and a ``part_done`` frame after each part, to a
-pipe of their own. The supervisor times each part from those frames and reads the answers;
-nothing the loader or its children send is trusted beyond being numbers.
+one after another and send every outcome, and a ``part_done`` frame after each part, to a
+pipe of their own (a part's frames together, when it ends: see :data:`OUTBOX_BYTES`). The
+supervisor times each part from those frames and reads the answers; nothing the loader or its
+children send is trusted beyond being numbers.
 
 A freshly loaded notebook runs its parts in place (request ``here``): the loader itself is
 then exactly what a forked copy of it would be, and a fork of the warm process costs more than
@@ -467,17 +468,11 @@ def main(task: LoaderTask) -> None:
                 _close(fd)
             continue
         index = int(message[4:])
-        if message[:4] == b"here":
-            try:
-                # Nothing more comes from the supervisor; the parts cannot reach it either.
-                _close(task.ctl_fd)
-                run_parts(task, index, namespace, watcher, fds[0])
-                _flush()
-            finally:
-                _exit(0)
-        pid = _fork_after_strays(task)
+        # In place the loader ends with the run; a forked child does and the loader goes on.
+        pid = 0 if message[:4] == b"here" else _fork_after_strays(task)
         if pid == 0:
             try:
+                # The parts never reach the supervisor's control socket.
                 _close(task.ctl_fd)
                 run_parts(task, index, namespace, watcher, fds[0])
                 _flush()
