@@ -79,7 +79,8 @@ class LocalBackend:
 
     def grade(self, notebooks, run_seed, limits, runner, advance, finish=None) -> list:
         jobs = max(1, min(self.jobs or os.cpu_count() or 1, len(notebooks)))
-        args = [(nb, run_seed, limits, runner, finish) for nb in notebooks]
+        shared = (run_seed, limits, runner, finish)
+        args = [(nb, *shared) for nb in notebooks]
         out: list = [None] * len(notebooks)
         if jobs == 1:
             for i, a in enumerate(args):
@@ -87,7 +88,6 @@ class LocalBackend:
                 advance(1)
             return out
         retry = []
-        shared = (run_seed, limits, runner, finish)
         with ProcessPoolExecutor(max_workers=jobs, initializer=_install, initargs=shared) as pool:
             futures = {pool.submit(_grade_installed, nb): i for i, nb in enumerate(notebooks)}
             for future in as_completed(futures):

@@ -247,7 +247,7 @@ def _grade_and_record(args, mode, notebooks, outputs, gb, out: Path, phases: Pha
             notebooks,
             args.seed,
             backend,
-            runner=SandboxRunner(mode, handout_digests(list(writer.releases.values()))),
+            runner=SandboxRunner(mode, handout_digests(writer.releases.values())),
             limits=Limits(part_seconds=args.part_seconds, load_seconds=args.load_seconds),
             progress=not args.quiet,
             finish=writer,

@@ -17,7 +17,7 @@ far a set of pre-activations is from the activation's kinks so a caller can keep
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -193,7 +193,7 @@ class DirectionalCheck:
     analytic: np.ndarray
     numeric: np.ndarray
     error: float
-    midpoint: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    midpoint: np.ndarray
 
     def passed(self, tol):
         """Whether the worst relative error is at most ``tol``."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,7 +92,7 @@ class SandboxRunner:
         return run_submission(cells, calls, limits, mode=self.mode, handout=self.handout)
 
 
-def handout_digests(released: list[dict | None]) -> frozenset[bytes]:
+def handout_digests(released: Iterable[dict | None]) -> frozenset[bytes]:
     """The digests of the code cells of released notebooks (their JSON), as the grader reads
     a submission's cells (:func:`~autograder.submission.notebook_code_cells`)."""
     return frozenset(

@@ -4,8 +4,8 @@ The parts of a notebook run one after another in one process, the loader or a ch
 from it (:mod:`.loader`). Before the first, that process takes a :class:`ProcessState`; after
 each part, :func:`left_state_behind` compares the process with it, and the process hands the
 remaining parts to a fresh copy of the loaded notebook when anything changed that could change
-how the next part runs. Runs after student code: every
-function it calls was captured at import, before any student code.
+how the next part runs. Runs after student code: every function it calls was captured at
+import, before any student code.
 """
 
 from __future__ import annotations
